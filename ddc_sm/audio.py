@@ -1,0 +1,98 @@
+"""Decoding audio files (.ogg, .mp3, .wav, .flac) into mono float32 at a chosen sample rate."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AudioError
+
+AUDIO_EXTENSIONS = (".ogg", ".oga", ".mp3", ".wav", ".flac")
+MAX_DURATION_S = 30 * 60.0
+MIN_DURATION_S = 5.0
+SILENCE_PEAK = 1e-4  # about -80 dBFS
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded mono audio and where it came from."""
+
+    samples: np.ndarray  # float32, mono
+    sample_rate: int
+    path: Path
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+    def resampled(self, sample_rate: int) -> "Audio":
+        if sample_rate == self.sample_rate:
+            return self
+        import soxr
+
+        y = soxr.resample(self.samples, self.sample_rate, sample_rate, quality="HQ")
+        return Audio(np.ascontiguousarray(y, dtype=np.float32), sample_rate, self.path)
+
+
+def _decode(path: Path) -> tuple[np.ndarray, int]:
+    import soundfile
+
+    try:
+        data, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+        return data.mean(axis=1), int(sr)
+    except Exception as sf_error:  # libsndfile could not read it: try audioread (ffmpeg/gstreamer) via librosa
+        try:
+            import warnings
+
+            import librosa
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                y, sr = librosa.load(str(path), sr=None, mono=True)
+            return y.astype(np.float32), int(sr)
+        except Exception:
+            raise AudioError(f"cannot decode audio file {path}: {sf_error}") from None
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, check: bool = True) -> Audio:
+    """Load ``path`` as mono float32, resampled to ``sample_rate`` (native rate when None).
+
+    With ``check`` (the default) silent, too short or too long audio raises :class:`AudioError`
+    with a message meant for the user.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"audio file not found: {path}")
+    if path.is_dir():
+        raise AudioError(f"expected an audio file, got a folder: {path}")
+    if path.suffix.lower() not in AUDIO_EXTENSIONS:
+        raise AudioError(f"unsupported audio type '{path.suffix}' for {path} (use one of {', '.join(AUDIO_EXTENSIONS)})")
+    y, sr = _decode(path)
+    if y.size == 0 or not np.all(np.isfinite(y)):
+        raise AudioError(f"audio file {path} holds no usable samples (empty or corrupt)")
+    audio = Audio(np.ascontiguousarray(y, dtype=np.float32), sr, path)
+    if check:
+        if audio.duration < MIN_DURATION_S:
+            raise AudioError(f"audio is {audio.duration:.1f} s long; at least {MIN_DURATION_S:.0f} s is needed for a chart: {path}")
+        if audio.duration > MAX_DURATION_S:
+            raise AudioError(f"audio is {audio.duration / 60:.1f} minutes long; the limit is {MAX_DURATION_S / 60:.0f} minutes: {path}")
+        if float(np.max(np.abs(y))) < SILENCE_PEAK:
+            raise AudioError(f"audio is silent (peak below -80 dBFS): {path}")
+    if sample_rate is not None:
+        audio = audio.resampled(sample_rate)
+    return audio
+
+
+def audio_tags(path: str | os.PathLike) -> dict[str, str]:
+    """Title and artist from the file's tags where libsndfile can read them, else {}."""
+    try:
+        import soundfile
+
+        with soundfile.SoundFile(str(path)) as f:
+            tags = {"title": getattr(f, "title", "") or "", "artist": getattr(f, "artist", "") or ""}
+    except Exception:
+        return {}
+    return {k: v.strip() for k, v in tags.items() if v and v.strip()}

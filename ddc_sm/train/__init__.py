@@ -1,0 +1,1 @@
+"""Training the two models from simfile packs."""
