@@ -62,6 +62,7 @@ def make(
     bpm: Optional[float] = typer.Option(None, "--bpm", help="Use this BPM instead of estimating it."),
     offset: Optional[float] = typer.Option(None, "--offset", help="Use this #OFFSET (seconds, = -time of beat 0) instead of estimating it."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing .sm/.ssc charts."),
+    add: bool = typer.Option(False, "--add", help="Keep an existing chart and its timing; add only the missing difficulties."),
     formats: str = typer.Option("sm,ssc", "--formats", help="Which chart files to write: sm, ssc or sm,ssc."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Folder with placement.pt and selection.pt (default: shipped weights)."),
     beam: int = typer.Option(20, "--beam", min=1, help="Beam width of step selection."),
@@ -78,7 +79,7 @@ def make(
     failed = 0
     for path in audio:
         try:
-            result = make_charts(path, diffs, bpm=bpm, offset=offset, force=force, formats=fmts,
+            result = make_charts(path, diffs, bpm=bpm, offset=offset, force=force, add=add, formats=fmts,
                                  weights_dir=weights, beam_size=beam, seed=seed, log=None if quiet else _err)
         except UserError as exc:
             if len(audio) == 1:

@@ -1,0 +1,275 @@
+"""The ``make`` pipeline: audio → tempo → step placement → grid → step selection → .sm/.ssc.
+
+Charts are written beside the audio as ``<audio stem>.sm`` / ``.ssc``, or into the simfiles already in the
+folder that belong to this audio.  An existing chart is never touched unless ``force`` (replace) or ``add``
+(keep the existing charts and timing, add only the missing difficulties).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from . import DIFFICULTIES
+from .audio import AUDIO_EXTENSIONS, Audio, audio_tags, load_audio
+from .chart_writer import GeneratedChart, SongInfo, add_charts, new_simfile, write_atomically
+from .errors import ChartExistsError, UserError
+from .grid import GRID_RULES, ConstantTiming, EngineTiming, snap_times
+from .meter import estimate_meter, monotone_meters
+from .simfile_compat import import_simfile
+
+SIMFILE_EXTENSIONS = (".sm", ".ssc")
+SAMPLE_LENGTH_S = 12.0
+MIN_STEPS_WARNING = 8
+
+Log = Optional[Callable[[str], None]]
+
+
+@dataclass
+class MakeResult:
+    audio_path: Path
+    written: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # asked difficulties that the song already had
+    charts: list[GeneratedChart] = field(default_factory=list)
+    bpm: float | None = None
+    offset: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def find_song_audio(song_dir: str | os.PathLike) -> Path | None:
+    """The audio StepMania would play for a song folder: its simfile's #MUSIC, else the only/first audio file."""
+    song_dir = Path(song_dir)
+    simfiles = sorted(p for p in song_dir.iterdir() if p.suffix.lower() in SIMFILE_EXTENSIONS and p.is_file())
+    if simfiles:
+        sf = import_simfile()
+        try:
+            music = sf.dir.SimfileDirectory(str(song_dir)).assets().music
+            if music:
+                return Path(music)
+        except Exception:
+            pass
+    audio = sorted(p for p in song_dir.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()
+                   and not p.name.startswith("."))
+    return audio[0] if audio else None
+
+
+def _music_of(simfile_path: Path) -> str:
+    """The #MUSIC value of a simfile, read cheaply ('' when absent or unreadable)."""
+    try:
+        text = simfile_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    m = re.search(r"#MUSIC:([^;]*);", text, flags=re.IGNORECASE)
+    return m.group(1).strip() if m else ""
+
+
+def existing_simfiles(audio_path: str | os.PathLike) -> list[Path]:
+    """The .sm/.ssc files in the audio's folder that belong to this audio (same stem or #MUSIC naming it)."""
+    audio_path = Path(audio_path)
+    folder = audio_path.parent
+    if not folder.is_dir():
+        return []
+    audio_files = [p for p in folder.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS]
+    out = []
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() not in SIMFILE_EXTENSIONS or not p.is_file():
+            continue
+        music = _music_of(p)
+        names_this_audio = p.stem.lower() == audio_path.stem.lower() or music.lower() == audio_path.name.lower()
+        music_unresolved = not music or not any(a.name.lower() == music.lower() for a in audio_files)
+        if names_this_audio or (music_unresolved and len(audio_files) == 1):
+            out.append(p)
+    return out
+
+
+def song_info_from_audio(audio_path: Path) -> tuple[str, str]:
+    """(title, artist) from tags, else from a file name like 'Artist - Title.ogg', else the file name."""
+    tags = audio_tags(audio_path)
+    if tags.get("title"):
+        return tags["title"], tags.get("artist", "")
+    stem = audio_path.stem
+    if " - " in stem:
+        artist, title = stem.split(" - ", 1)
+        return title.strip(), artist.strip()
+    return stem, tags.get("artist", "")
+
+
+@functools.lru_cache(maxsize=4)
+def _placer(weights_dir: str | None):
+    from .placement import StepPlacer
+
+    return StepPlacer.load(weights_dir)
+
+
+@functools.lru_cache(maxsize=4)
+def _selector(weights_dir: str | None):
+    from .selection import StepSelector
+
+    return StepSelector.load(weights_dir)
+
+
+def _sample_window(times: list[float], duration: float) -> tuple[float, float]:
+    """SAMPLESTART/SAMPLELENGTH: the 12 s window with the most steps, inside the song."""
+    length = min(SAMPLE_LENGTH_S, max(1.0, duration / 2))
+    if not times:
+        return max(0.0, min(duration - length, duration / 3)), length
+    t = np.asarray(times)
+    starts = np.clip(t - 1.0, 0.0, max(0.0, duration - length))
+    counts = [np.count_nonzero((t >= s) & (t < s + length)) for s in starts]
+    return float(round(starts[int(np.argmax(counts))], 3)), length
+
+
+def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20,
+                    seed: int = 0, log: Log = None) -> tuple[list[GeneratedChart], list[str]]:
+    """Run both models on ``audio`` for ``difficulties`` with the given grid ``timing``.
+
+    Returns the charts (in difficulty order) and warnings.
+    """
+    import torch
+
+    from .features import PLACEMENT_SR, SELECTION_SR, placement_features, selection_features
+
+    torch.manual_seed(seed)
+    say = log or (lambda _m: None)
+    warnings: list[str] = []
+    wkey = str(weights_dir) if weights_dir else None
+    placer, selector = _placer(wkey), _selector(wkey)
+    say("placing steps...")
+    step_times = placer.step_times(placement_features(audio.resampled(PLACEMENT_SR).samples), difficulties)
+    sel_feats = selection_features(audio.resampled(SELECTION_SR).samples)
+    charts = []
+    for difficulty in difficulties:
+        beats = snap_times(step_times[difficulty], timing, GRID_RULES[difficulty], end_time=audio.duration - 0.05)
+        times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))] if beats else []
+        say(f"selecting steps for {difficulty} ({len(beats)} steps)...")
+        rows = selector.select(sel_feats, np.asarray(times), difficulty, beam_size=beam_size) if beats else []
+        if len(beats) < MIN_STEPS_WARNING:
+            warnings.append(f"{difficulty}: only {len(beats)} steps found; the audio may be too quiet or sparse")
+        charts.append(GeneratedChart(difficulty, estimate_meter(difficulty, times), list(beats), list(rows), times))
+    meters = monotone_meters({c.difficulty: c.meter for c in charts})
+    for c in charts:
+        c.meter = meters[c.difficulty]
+    return charts, warnings
+
+
+def _chart_difficulties(path: Path) -> set[str]:
+    from .dataset import canonical_difficulty
+
+    sf = import_simfile()
+    try:
+        sim = sf.open(str(path), strict=False)
+    except Exception as exc:
+        raise UserError(f"cannot read existing chart {path}: {exc}") from exc
+    return {canonical_difficulty(c.difficulty) for c in sim.charts
+            if (c.stepstype or "").strip() == "dance-single"} - {None}
+
+
+def _engine_timing(path: Path) -> EngineTiming:
+    sf = import_simfile()
+    sim = sf.open(str(path), strict=False)
+    try:
+        return EngineTiming(sf.timing.engine.TimingEngine(sf.timing.TimingData(sim)))
+    except Exception as exc:
+        raise UserError(f"cannot use the timing of {path} (#BPMS/#OFFSET): {exc}") from exc
+
+
+def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None, offset: float | None = None,
+                force: bool = False, add: bool = False, formats=("sm", "ssc"), weights_dir=None,
+                beam_size: int = 20, seed: int = 0, log: Log = None) -> MakeResult:
+    """Generate charts for ``audio_path`` and write them; see the module docstring for the rules."""
+    say = log or (lambda _m: None)
+    audio_path = Path(audio_path)
+    unknown = [d for d in difficulties if d not in DIFFICULTIES]
+    if unknown or not difficulties:
+        raise UserError(f"unknown difficulties {unknown}; use {', '.join(DIFFICULTIES)}")
+    if bpm is not None and not (10.0 <= bpm <= 1000.0):
+        raise UserError(f"--bpm {bpm} is not a usable tempo (10–1000)")
+    if not audio_path.is_file():
+        raise UserError(f"audio file not found: {audio_path}")
+    result = MakeResult(audio_path)
+    existing = existing_simfiles(audio_path)
+    if existing and not force and not add:
+        names = ", ".join(p.name for p in existing)
+        raise ChartExistsError(f"{names} already exists beside {audio_path.name}; nothing written "
+                               "(use --force to replace it or --add to add missing difficulties)")
+    targets: dict[Path, list[str]] = {}  # file -> difficulties to write into it
+    if add and existing:
+        present = {p: _chart_difficulties(p) for p in existing}
+        for p in existing:
+            missing = [d for d in difficulties if d not in present[p]]
+            if missing:
+                targets[p] = missing
+        result.skipped = [d for d in difficulties if all(d in present[p] for p in existing)]
+        if not targets:
+            say(f"{audio_path.name}: every asked difficulty is already charted; nothing to do")
+            return result
+        if bpm is not None or offset is not None:
+            say("note: --bpm/--offset are ignored with --add; the existing chart's timing is used")
+        timing_source = next((p for p in existing if p.suffix.lower() == ".ssc"), existing[0])
+        timing = _engine_timing(timing_source)
+    else:
+        for kind in formats:
+            same_kind = [p for p in existing if p.suffix.lower() == f".{kind}"]
+            targets[same_kind[0] if same_kind else audio_path.with_suffix(f".{kind}")] = list(difficulties)
+        clash = [p for p in targets if p.exists() and not force]
+        if clash:
+            raise ChartExistsError(f"{', '.join(str(p) for p in clash)} already exists; nothing written (use --force to replace it)")
+        shadow = [p for p in existing if p not in targets]
+        if shadow:
+            result.warnings.append(f"{', '.join(p.name for p in shadow)} also in the folder: StepMania may load it instead")
+        timing = None
+
+    say(f"reading {audio_path.name}...")
+    audio = load_audio(audio_path)
+    if audio.duration > 10 * 60:
+        result.warnings.append(f"long audio ({audio.duration / 60:.1f} min): generation takes a while")
+    if timing is None:
+        bpm, offset = _resolve_tempo(audio, bpm, offset, result, say)
+        timing = ConstantTiming(bpm, offset)
+        result.bpm, result.offset = bpm, offset
+
+    wanted = [d for d in DIFFICULTIES if any(d in v for v in targets.values())]
+    charts, warnings = generate_charts(audio, wanted, timing, weights_dir=weights_dir, beam_size=beam_size,
+                                       seed=seed, log=say)
+    result.charts, result.warnings = charts, result.warnings + warnings
+    by_name = {c.difficulty: c for c in charts}
+    if add and existing:
+        texts = {p: str(add_charts(p, [by_name[d] for d in ds])) for p, ds in targets.items()}
+    else:
+        title, artist = song_info_from_audio(audio_path)
+        hardest = charts[-1].times if charts else []
+        start, length = _sample_window(hardest, audio.duration)
+        info = SongInfo(title, artist, audio_path.name, float(bpm), float(offset), start, length)
+        texts = {p: str(new_simfile(p.suffix.lower().lstrip("."), info, [by_name[d] for d in ds]))
+                 for p, ds in targets.items()}
+    for p, text in texts.items():
+        write_atomically(p, text, overwrite=True)
+        result.written.append(p)
+    for w in result.warnings:
+        say(f"warning: {w}")
+    return result
+
+
+def _resolve_tempo(audio: Audio, bpm, offset, result: MakeResult, say) -> tuple[float, float]:
+    """BPM and offset: the user's where given, else estimated from the audio."""
+    if bpm is not None and offset is not None:
+        return float(bpm), float(offset)
+    from .tempo import estimate_tempo
+
+    say("estimating tempo...")
+    est = estimate_tempo(audio.samples, audio.sample_rate)
+    result.warnings += list(est.warnings)
+    best = est.best
+    if bpm is None:
+        say(f"tempo: {best.bpm:.3f} BPM, offset {best.offset:.3f} s (confidence {best.confidence:.2f})")
+        return float(best.bpm), float(best.offset if offset is None else offset)
+    # the user gave the BPM only: keep the estimated phase of the beat, with beat 0 at or before time 0
+    period = 60.0 / float(bpm)
+    phase = (-best.offset) % period
+    return float(bpm), float(period - phase if phase > 1e-9 else 0.0)

@@ -1,0 +1,125 @@
+"""Snapping step times to the beat grid.
+
+The grid has ``BEAT_SUBDIVISION`` = 16 slots per beat (64th notes).  Each difficulty allows a subset of
+those slots (Beginner and Easy: quarters and eighths; Medium and Hard: up to sixteenths; Challenge: all
+16 slots) and a minimum distance between steps.  A step is snapped to the *coarsest* allowed note value
+that lies within ``tolerance`` seconds of it, so that a step a few milliseconds off an eighth note becomes an
+eighth note, not a 64th.  A step near no allowed note value is moved to the nearest slot of the finest
+allowed value when that is the full 16-slot grid, and dropped otherwise (a Beginner chart does not get a
+sixteenth note moved half a sixteenth off the music).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Sequence
+
+import numpy as np
+
+BEAT_SUBDIVISION = 16
+DEFAULT_TOLERANCE_S = 0.035
+
+
+@dataclass(frozen=True)
+class GridRule:
+    divisions: tuple[int, ...]  # allowed notes per beat, coarsest first; each divides BEAT_SUBDIVISION
+    min_gap_beats: Fraction  # minimum distance between consecutive steps
+
+
+GRID_RULES: dict[str, GridRule] = {
+    "Beginner": GridRule((1, 2), Fraction(1, 2)),
+    "Easy": GridRule((1, 2), Fraction(1, 2)),
+    "Medium": GridRule((1, 2, 4), Fraction(1, 4)),
+    "Hard": GridRule((1, 2, 4), Fraction(1, 4)),
+    "Challenge": GridRule((1, 2, 4, 8, 16), Fraction(1, 8)),
+}
+FULL_GRID = GridRule((1, 2, 4, 8, 16), Fraction(1, BEAT_SUBDIVISION))
+
+
+@dataclass(frozen=True)
+class ConstantTiming:
+    """A constant tempo: time(beat) = -offset + beat * 60 / bpm (StepMania's #OFFSET convention)."""
+
+    bpm: float
+    offset: float
+
+    def beat_at(self, t: np.ndarray) -> np.ndarray:
+        return (np.asarray(t, dtype=np.float64) + self.offset) * self.bpm / 60.0
+
+    def time_at(self, beats: np.ndarray) -> np.ndarray:
+        return np.asarray(beats, dtype=np.float64) * 60.0 / self.bpm - self.offset
+
+    def seconds_per_beat(self, beats: np.ndarray) -> np.ndarray:
+        return np.full(np.shape(beats), 60.0 / self.bpm)
+
+
+@dataclass(frozen=True)
+class EngineTiming:
+    """Any StepMania timing (BPM changes, stops) through a ``simfile`` TimingEngine."""
+
+    engine: object
+
+    def beat_at(self, t: np.ndarray) -> np.ndarray:
+        from decimal import Decimal
+
+        return np.array([float(self.engine.beat_at(Decimal(str(float(x))))) for x in np.atleast_1d(t)])
+
+    def time_at(self, beats: np.ndarray) -> np.ndarray:
+        from simfile.timing import Beat
+
+        return np.array([float(self.engine.time_at(Beat(Fraction(float(b)).limit_denominator(192))))
+                         for b in np.atleast_1d(beats)])
+
+    def seconds_per_beat(self, beats: np.ndarray) -> np.ndarray:
+        from simfile.timing import Beat
+
+        return np.array([60.0 / float(self.engine.bpm_at(Beat(Fraction(float(b)).limit_denominator(192))))
+                         for b in np.atleast_1d(beats)])
+
+
+def snap_beat(beat: float, seconds_per_beat: float, rule: GridRule = FULL_GRID,
+              tolerance: float = DEFAULT_TOLERANCE_S) -> Fraction | None:
+    """The grid beat for one step, or None when the rule drops it (see the module docstring)."""
+    for d in rule.divisions:
+        snapped = Fraction(int(round(beat * d)), d)
+        if abs(float(snapped) - beat) * seconds_per_beat <= tolerance:
+            return snapped
+    finest = rule.divisions[-1]
+    if finest == BEAT_SUBDIVISION:
+        return Fraction(int(round(beat * finest)), finest)
+    return None
+
+
+def snap_times(times: Sequence[float], timing, rule: GridRule = FULL_GRID,
+               tolerance: float = DEFAULT_TOLERANCE_S, end_time: float | None = None,
+               priority: Callable[[int], float] | None = None) -> list[Fraction]:
+    """Snap sorted step times to grid beats: sorted, unique, ≥ 0, at least ``rule.min_gap_beats`` apart.
+
+    ``timing`` is a :class:`ConstantTiming` or :class:`EngineTiming`.  Steps whose snapped beat falls
+    before beat 0 or after ``end_time`` are dropped.  When two steps collide (same slot or closer than the
+    minimum gap) the one with the higher ``priority(index)`` is kept (default: the earlier one).
+    """
+    times = np.asarray(times, dtype=np.float64)
+    if times.size == 0:
+        return []
+    beats = timing.beat_at(times)
+    spb = timing.seconds_per_beat(beats)
+    candidates: list[tuple[Fraction, int]] = []
+    for i, (b, s) in enumerate(zip(beats, spb)):
+        snapped = snap_beat(float(b), float(s), rule, tolerance)
+        if snapped is None or snapped < 0:
+            continue
+        candidates.append((snapped, i))
+    if end_time is not None and candidates:
+        ends = timing.time_at(np.array([float(b) for b, _ in candidates]))
+        candidates = [c for c, t in zip(candidates, ends) if t <= end_time]
+    candidates.sort()
+    kept: list[tuple[Fraction, int]] = []
+    for beat, i in candidates:
+        if kept and beat - kept[-1][0] < rule.min_gap_beats:
+            if priority is not None and priority(i) > priority(kept[-1][1]):
+                kept[-1] = (beat, i)
+            continue
+        kept.append((beat, i))
+    return [beat for beat, _ in kept]
