@@ -23,6 +23,7 @@ class Audio:
     samples: np.ndarray  # float32, mono
     sample_rate: int
     path: Path
+    warnings: tuple[str, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -34,15 +35,38 @@ class Audio:
         import soxr
 
         y = soxr.resample(self.samples, self.sample_rate, sample_rate, quality="HQ")
-        return Audio(np.ascontiguousarray(y, dtype=np.float32), sample_rate, self.path)
+        return Audio(np.ascontiguousarray(y, dtype=np.float32), sample_rate, self.path, self.warnings)
 
 
-def _decode(path: Path) -> tuple[np.ndarray, int]:
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int, tuple[str, ...]]:
+    """Decode with libsndfile block by block; a decoding error late in the file keeps what came before it."""
     import soundfile
 
+    blocks = []
+    with soundfile.SoundFile(str(path)) as f:
+        sr, expected = int(f.samplerate), f.frames
+        decoded = 0
+        while True:
+            try:
+                block = f.read(sr, dtype="float32", always_2d=True)
+            except Exception:
+                if decoded >= max(0.5 * expected, MIN_DURATION_S * sr):
+                    lost = (expected - decoded) / sr
+                    y = np.concatenate(blocks).mean(axis=1)
+                    return y, sr, (f"{path.name}: the last {lost:.1f} s could not be decoded and are ignored",)
+                raise
+            if len(block) == 0:
+                break
+            blocks.append(block)
+            decoded += len(block)
+    if not blocks:
+        return np.zeros(0, dtype=np.float32), sr, ()
+    return np.concatenate(blocks).mean(axis=1), sr, ()
+
+
+def _decode(path: Path) -> tuple[np.ndarray, int, tuple[str, ...]]:
     try:
-        data, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
-        return data.mean(axis=1), int(sr)
+        return _read_soundfile(path)
     except Exception as sf_error:  # libsndfile could not read it: try audioread (ffmpeg/gstreamer) via librosa
         try:
             import warnings
@@ -52,7 +76,7 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 y, sr = librosa.load(str(path), sr=None, mono=True)
-            return y.astype(np.float32), int(sr)
+            return y.astype(np.float32), int(sr), ()
         except Exception:
             raise AudioError(f"cannot decode audio file {path}: {sf_error}") from None
 
@@ -70,10 +94,10 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, check
         raise AudioError(f"expected an audio file, got a folder: {path}")
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
         raise AudioError(f"unsupported audio type '{path.suffix}' for {path} (use one of {', '.join(AUDIO_EXTENSIONS)})")
-    y, sr = _decode(path)
+    y, sr, warnings = _decode(path)
     if y.size == 0 or not np.all(np.isfinite(y)):
         raise AudioError(f"audio file {path} holds no usable samples (empty or corrupt)")
-    audio = Audio(np.ascontiguousarray(y, dtype=np.float32), sr, path)
+    audio = Audio(np.ascontiguousarray(y, dtype=np.float32), sr, path, warnings)
     if check:
         if audio.duration < MIN_DURATION_S:
             raise AudioError(f"audio is {audio.duration:.1f} s long; at least {MIN_DURATION_S:.0f} s is needed for a chart: {path}")

@@ -227,6 +227,7 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
 
     say(f"reading {audio_path.name}...")
     audio = load_audio(audio_path)
+    result.warnings += list(audio.warnings)
     if audio.duration > 10 * 60:
         result.warnings.append(f"long audio ({audio.duration / 60:.1f} min): generation takes a while")
     if timing is None:
