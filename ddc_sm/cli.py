@@ -136,11 +136,15 @@ def evaluate(
     pack_dirs: List[Path] = typer.Argument(..., help="Pack folders with human charts and audio."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Folder with placement.pt and selection.pt."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    part: Optional[List[str]] = typer.Option(None, "--part", help="Only songs of this split part (train, valid, test, unseen); repeatable."),
+    beam: int = typer.Option(20, "--beam", min=1, help="Beam width for the generated charts."),
+    no_generate: bool = typer.Option(False, "--no-generate", help="Skip generating full charts (faster; no generated-chart statistics)."),
 ) -> None:
-    """Score the models against human charts (placement F-score, selection accuracy/perplexity)."""
+    """Score the models against human charts: placement F-score at ±20 ms, selection accuracy/perplexity, chart statistics."""
     from .evaluate import run_eval
 
-    raise typer.Exit(run_eval(pack_dirs, weights_dir=weights, as_json=as_json))
+    raise typer.Exit(run_eval(pack_dirs, weights_dir=weights, as_json=as_json, beam_size=beam,
+                              generate=not no_generate, parts=part))
 
 
 @train_app.command("placement")

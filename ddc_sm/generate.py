@@ -131,9 +131,20 @@ def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_di
 
     Returns the charts (in difficulty order) and warnings.
     """
-    import torch
-
     from .features import PLACEMENT_SR, SELECTION_SR, placement_features, selection_features
+
+    (log or (lambda _m: None))("computing audio features...")
+    return charts_from_features(placement_features(audio.resampled(PLACEMENT_SR).samples),
+                                selection_features(audio.resampled(SELECTION_SR).samples), audio.duration,
+                                difficulties, timing, weights_dir=weights_dir, beam_size=beam_size, seed=seed,
+                                log=log)
+
+
+def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarray, duration: float,
+                         difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20, seed: int = 0,
+                         log: Log = None) -> tuple[list[GeneratedChart], list[str]]:
+    """Both models on precomputed raw features (see :mod:`ddc_sm.features`): placement, grid, selection, meter."""
+    import torch
 
     torch.manual_seed(seed)
     say = log or (lambda _m: None)
@@ -141,14 +152,13 @@ def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_di
     wkey = str(weights_dir) if weights_dir else None
     placer, selector = _placer(wkey), _selector(wkey)
     say("placing steps...")
-    step_times = placer.step_times(placement_features(audio.resampled(PLACEMENT_SR).samples), difficulties)
-    sel_feats = selection_features(audio.resampled(SELECTION_SR).samples)
+    step_times = placer.step_times(placement_feats, difficulties)
     charts = []
     for difficulty in difficulties:
-        beats = snap_times(step_times[difficulty], timing, GRID_RULES[difficulty], end_time=audio.duration - 0.05)
+        beats = snap_times(step_times[difficulty], timing, GRID_RULES[difficulty], end_time=duration - 0.05)
         times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))] if beats else []
         say(f"selecting steps for {difficulty} ({len(beats)} steps)...")
-        rows = selector.select(sel_feats, np.asarray(times), difficulty, beam_size=beam_size) if beats else []
+        rows = selector.select(selection_feats, np.asarray(times), difficulty, beam_size=beam_size) if beats else []
         if len(beats) < MIN_STEPS_WARNING:
             warnings.append(f"{difficulty}: only {len(beats)} steps found; the audio may be too quiet or sparse")
         charts.append(GeneratedChart(difficulty, estimate_meter(difficulty, times), list(beats), list(rows), times))

@@ -1,0 +1,56 @@
+"""Statistics of a dance-single chart that say how it plays: density, jumps, holds, crossovers.
+
+Rows are strings over ``0 1 2 3 4 M`` (columns Left, Down, Up, Right).  A *step* is a row with something to
+hit (``1`` tap, ``2`` hold head, ``4`` roll head); tails and mines are not steps.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+HIT = frozenset("124")
+LEFT, DOWN, UP, RIGHT = range(4)
+
+
+def step_columns(row: str) -> list[int]:
+    return [i for i, c in enumerate(row) if c in HIT]
+
+
+def crossover_patterns(rows: Sequence[str]) -> int:
+    """How many patterns would force a crossover when feet alternate.
+
+    Counted on runs of single-panel steps: Left–(Up|Down)–Right or Right–(Up|Down)–Left puts the same foot
+    on the first and third arrow, so that foot must cross over the other.  Jumps end a run (both feet land).
+    """
+    count, run = 0, []
+    for row in rows:
+        cols = step_columns(row)
+        if not cols:
+            continue
+        if len(cols) > 1:
+            run = []
+            continue
+        run.append(cols[0])
+        if len(run) >= 3:
+            a, b, c = run[-3:]
+            if {a, c} == {LEFT, RIGHT} and b in (UP, DOWN):
+                count += 1
+    return count
+
+
+def chart_stats(times: Sequence[float], rows: Sequence[str]) -> dict:
+    """steps, steps_per_second, jump_share, hold_share, crossovers (and per 100 steps)."""
+    steps = [(t, r) for t, r in zip(times, rows) if step_columns(r)]
+    n = len(steps)
+    span = steps[-1][0] - steps[0][0] if n >= 2 else 0.0
+    jumps = sum(1 for _, r in steps if len(step_columns(r)) >= 2)
+    holds = sum(1 for _, r in steps if any(c in "24" for c in r))
+    xo = crossover_patterns(rows)
+    return {
+        "steps": n,
+        "steps_per_second": (n - 1) / span if span > 0 else 0.0,
+        "jump_share": jumps / n if n else 0.0,
+        "hold_share": holds / n if n else 0.0,
+        "crossovers": xo,
+        "crossovers_per_100": 100.0 * xo / n if n else 0.0,
+    }

@@ -1,0 +1,17 @@
+from ddc_sm.chart_stats import chart_stats, crossover_patterns
+
+
+def test_crossover_patterns_count_left_middle_right_runs():
+    assert crossover_patterns(["1000", "0100", "0001"]) == 1  # L D R
+    assert crossover_patterns(["0001", "0010", "1000"]) == 1  # R U L
+    assert crossover_patterns(["1000", "0001", "1000"]) == 0  # L R L alternates cleanly
+    assert crossover_patterns(["1000", "0100", "1001", "0001"]) == 0  # a jump resets the feet
+    assert crossover_patterns(["1000", "0100", "0030", "M000", "0001"]) == 1  # tails and mines are not steps
+
+
+def test_chart_stats_shares():
+    stats = chart_stats([0.0, 0.5, 1.0, 1.5], ["1000", "1001", "2000", "3000"])
+    assert stats["steps"] == 3
+    assert stats["steps_per_second"] == 2.0
+    assert abs(stats["jump_share"] - 1 / 3) < 1e-9
+    assert abs(stats["hold_share"] - 1 / 3) < 1e-9
