@@ -1,0 +1,1 @@
+"""Neural network modules of the two stages (imported lazily: they need torch)."""
