@@ -1,0 +1,99 @@
+"""Constrained beam search for step selection: one state per placed step, holds always well-formed.
+
+Each hypothesis carries its open-hold bitmask (bit c = column c held).  At every step a token is allowed
+only when
+
+* it is a row (``<pad>``, ``<start>``, ``<end>`` are never emitted);
+* it respects the open holds: a held column gets ``0`` or a tail ``3``, a free column never gets a tail;
+* the holds still open after it can be closed in the steps left: ``#open <= steps remaining``.  The
+  vocabulary always holds a single-tail row for each column (:data:`ddc_sm.vocab.ESSENTIAL_ROWS`), so a
+  hypothesis can always close one hold per step; at the last step only tokens that leave no hold open pass.
+
+Scores are the sum of per-step log-probabilities renormalised over the rows (special tokens removed);
+constrained tokens are masked without renormalising again.  Decoding is incremental (the model's bounded
+key/value cache), so a 1,500-step chart with beam 20 takes seconds on a CPU.  Ties are broken by
+``torch.topk`` on CPU, which is deterministic for the same inputs.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .vocab import COLUMNS, N_SPECIALS, START, Vocab, is_valid_sequence, repair_rows
+
+
+class HoldTables:
+    """Tensor versions of :meth:`Vocab.transition_table` for masking and updating beams."""
+
+    def __init__(self, vocab: Vocab):
+        nxt, allowed = vocab.transition_table()
+        self.next_mask = torch.from_numpy(nxt)
+        self.allowed = torch.from_numpy(allowed)
+        pop = torch.tensor([bin(m).count("1") for m in range(1 << COLUMNS)])
+        self.open_after = pop[self.next_mask]  # (16, V)
+
+    def allowed_for(self, holds: torch.Tensor, remaining: int) -> torch.Tensor:
+        """(B, V) bool: tokens each hypothesis may emit with ``remaining`` steps after this one."""
+        return self.allowed[holds] & (self.open_after[holds] <= remaining)
+
+
+@torch.no_grad()
+def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam_size: int = 20) -> list[int]:
+    """Token ids (one per encoded step, rows only) of the best hypothesis.
+
+    ``model`` is a :class:`ddc_sm.models.selection.SelectionTransformer` in eval mode, ``memory`` its encoder
+    output (1, N, d) for the chart.
+    """
+    if beam_size < 1:
+        raise ValueError("beam_size must be >= 1")
+    n = memory.shape[1]
+    if n == 0:
+        return []
+    tables = HoldTables(vocab)
+    mem_kv = model.memory_kv(memory)
+    diff = torch.tensor([difficulty], dtype=torch.long)
+    prev = torch.tensor([START], dtype=torch.long)
+    holds = torch.zeros(1, dtype=torch.long)
+    scores = torch.zeros(1)
+    cache = None
+    parents_hist: list[torch.Tensor] = []
+    tokens_hist: list[torch.Tensor] = []
+    v = len(vocab)
+    for pos in range(n):
+        logits, cache = model.decode_step(prev, holds, diff, pos, mem_kv, cache)
+        logits = logits.float()
+        logits[:, :N_SPECIALS] = float("-inf")
+        logp = torch.log_softmax(logits, dim=-1)
+        ok = tables.allowed_for(holds, n - 1 - pos)
+        if not bool(ok.any(dim=1).all()):  # only with a vocabulary lacking the essential rows
+            ok = ok | (tables.allowed[holds] & ~ok.any(dim=1, keepdim=True))
+        cand = (scores[:, None] + logp).masked_fill(~ok, float("-inf"))
+        # a model may give an allowed token probability 0; keep such tokens reachable, ranked last
+        cand = torch.where(ok & torch.isinf(cand), torch.full_like(cand, -1e30), cand)
+        flat = cand.reshape(-1)
+        k = min(beam_size, int(torch.isfinite(flat).sum()))
+        top, idx = torch.topk(flat, k)
+        parent = idx // v
+        tok = idx % v
+        holds = tables.next_mask[holds[parent], tok]
+        scores = top
+        prev = tok
+        cache = model.reorder_cache(cache, parent)
+        parents_hist.append(parent)
+        tokens_hist.append(tok)
+    # backtrack the best hypothesis (topk is sorted: index 0 is best)
+    out = []
+    b = 0
+    for pos in range(n - 1, -1, -1):
+        out.append(int(tokens_hist[pos][b]))
+        b = int(parents_hist[pos][b])
+    out.reverse()
+    return out
+
+
+def tokens_to_rows(tokens: list[int], vocab: Vocab) -> list[str]:
+    """Rows of decoded tokens; a sequence that is somehow not well-formed is repaired (never expected)."""
+    rows = vocab.decode(tokens)
+    if not is_valid_sequence(rows):
+        rows = repair_rows(rows)
+    return rows

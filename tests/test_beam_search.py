@@ -1,0 +1,123 @@
+"""Constrained beam search on tiny random models: exactly one valid row per step, never a special token."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ddc_sm.beam_search import beam_search, tokens_to_rows  # noqa: E402
+from ddc_sm.models.selection import SelectionTransformer  # noqa: E402
+from ddc_sm.vocab import END, N_SPECIALS, PAD, START, Vocab, is_valid_sequence  # noqa: E402
+
+ROWS = ["1000", "0100", "0010", "0001", "2000", "0200", "0020", "0002", "3000", "0300", "0030", "0003",
+        "1001", "0110", "2002", "0220", "3003", "0330", "2200", "M000", "4000", "2222", "1100", "0M00"]
+
+
+def tiny_model(vocab_size, seed=0, **kw):
+    torch.manual_seed(seed)
+    cfg = dict(n_mels=6, n_frames=3, d_model=16, n_heads=2, enc_layers=1, dec_layers=2, d_ff=32, dropout=0.0,
+               enc_window=4, dec_window=6, cross_window=3)
+    cfg.update(kw)
+    return SelectionTransformer(vocab_size, **cfg).eval()
+
+
+def encode(model, n, seed=1, difficulty=2):
+    g = torch.Generator().manual_seed(seed)
+    audio = torch.randn(1, n, 18, generator=g)
+    gaps = torch.randn(1, n, 4, generator=g)
+    with torch.no_grad():
+        return model.encode(audio, gaps, torch.tensor([difficulty]))
+
+
+def bias_toward(model, token_ids, amount=20.0):
+    with torch.no_grad():
+        model.out.bias.zero_()
+        model.out.bias[token_ids] = amount
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return Vocab(ROWS)
+
+
+def check(rows, n, vocab):
+    assert len(rows) == n
+    assert all(r in vocab for r in rows)
+    assert is_valid_sequence(rows), rows
+
+
+@pytest.mark.parametrize("beam", [1, 2, 5, 20])
+@pytest.mark.parametrize("n", [1, 2, 7, 40])
+def test_random_model_valid_states(vocab, beam, n):
+    model = tiny_model(len(vocab))
+    tokens = beam_search(model, encode(model, n), 2, vocab, beam)
+    assert all(t >= N_SPECIALS for t in tokens)
+    check(vocab.decode(tokens), n, vocab)
+
+
+@pytest.mark.parametrize("beam", [1, 3, 20])
+def test_biased_to_hold_heads(vocab, beam):
+    model = tiny_model(len(vocab), seed=3)
+    heads = [vocab.id(r) for r in ("2222", "2000", "0220", "4000")]
+    bias_toward(model, heads)
+    for n in (1, 2, 3, 5, 30):
+        rows = vocab.decode(beam_search(model, encode(model, n), 0, vocab, beam))
+        check(rows, n, vocab)
+
+
+@pytest.mark.parametrize("beam", [1, 4, 20])
+def test_biased_to_special_tokens(vocab, beam):
+    model = tiny_model(len(vocab), seed=4)
+    bias_toward(model, [PAD, START, END], amount=50.0)
+    tokens = beam_search(model, encode(model, 25), 4, vocab, beam)
+    assert all(t >= N_SPECIALS for t in tokens)
+    check(vocab.decode(tokens), 25, vocab)
+
+
+def test_biased_to_tails_and_mines(vocab):
+    model = tiny_model(len(vocab), seed=5)
+    bias_toward(model, [vocab.id(r) for r in ("3000", "3003", "M000", "0M00")])
+    check(vocab.decode(beam_search(model, encode(model, 30), 1, vocab, 5)), 30, vocab)
+
+
+def test_deterministic(vocab):
+    model = tiny_model(len(vocab), seed=7)
+    mem = encode(model, 50)
+    a = beam_search(model, mem, 3, vocab, 8)
+    b = beam_search(model, mem, 3, vocab, 8)
+    assert a == b
+
+
+def test_long_chart_beyond_windows(vocab):
+    # far longer than every attention window: decoding runs with a bounded cache
+    model = tiny_model(len(vocab), seed=8)
+    rows = tokens_to_rows(beam_search(model, encode(model, 300), 2, vocab, 4), vocab)
+    check(rows, 300, vocab)
+
+
+def test_empty_and_bad_beam(vocab):
+    model = tiny_model(len(vocab))
+    assert beam_search(model, torch.zeros(1, 0, 16), 0, vocab, 3) == []
+    with pytest.raises(ValueError):
+        beam_search(model, encode(model, 3), 0, vocab, 0)
+
+
+def test_beam_one_is_greedy_under_constraints(vocab):
+    """Beam 1 picks the most likely allowed token at every step."""
+    from ddc_sm.beam_search import HoldTables
+
+    model = tiny_model(len(vocab), seed=9)
+    n = 12
+    mem = encode(model, n)
+    tokens = beam_search(model, mem, 2, vocab, 1)
+    tables = HoldTables(vocab)
+    kv = model.memory_kv(mem)
+    prev, holds, cache = torch.tensor([START]), torch.tensor([0]), None
+    for pos in range(n):
+        with torch.no_grad():
+            logits, cache = model.decode_step(prev, holds, torch.tensor([2]), pos, kv, cache)
+        ok = tables.allowed_for(holds, n - 1 - pos)[0]
+        logits = logits[0].masked_fill(~ok, float("-inf"))
+        best = int(logits.argmax())
+        assert best == tokens[pos]
+        prev = torch.tensor([best])
+        holds = tables.next_mask[holds, best]
