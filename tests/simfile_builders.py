@@ -165,3 +165,12 @@ def fake_make_charts(audio_path, difficulties, *, force=False, add=False, format
         if kind == "sm" and audio_path.name.startswith("die") and not force:
             raise SystemExit("killed")
     return FakeResult(written, [], charts)
+
+
+def broken_make_charts(audio_path, difficulties, **_kw):
+    """Writes a chart whose hold is never closed (to see pack's own check catch it)."""
+    audio_path = Path(audio_path)
+    target = audio_path.with_suffix(".sm")
+    target.write_text(sm_text([sm_chart(notes(["2000", "0000", "0000", "0000"]), difficulty=d) for d in difficulties],
+                              music=audio_path.name), encoding="utf-8")
+    return FakeResult([target], [], [])

@@ -324,3 +324,41 @@ def test_real_packs_are_linted_quickly():
     assert ("03-soar.sm", "dance-single Challenge", "tail-without-head") in found
     assert ("Help me, ERINNNNNN!!.sm", "dance-single Hard", "notes-after-music") in found
     assert ("Vampire Killer.sm", "dance-single Hard", "sm-ssc-mismatch") in found
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(shutil.which("pre-commit") is None and shutil.which("pre-commit", path=str(Path(sys.executable).parent)) is None,
+                    reason="pre-commit is not installed")
+def test_pre_commit_hook_with_try_repo(tmp_path):
+    """`pre-commit try-repo` runs the ddc-sm-check-system hook of this repo on a small simfile repo."""
+    if not (REPO / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("needs this repo as a git checkout and git")
+    bindir = Path(sys.executable).parent
+    if not (bindir / "ddc-sm").exists():
+        pytest.skip("ddc-sm console script not installed beside this Python")
+    pre_commit = shutil.which("pre-commit", path=str(bindir)) or shutil.which("pre-commit")
+    work = tmp_path / "simfiles"
+    make_song(work / "Good", sm=clean_sm())
+    make_song(work / "Bad", sm=clean_sm(bpms="4.000=120.000"))
+    env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+               PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+    git = ["git", "-c", "init.defaultBranch=main"]
+    subprocess.run(git + ["init", "-q"], cwd=work, check=True, env=env)
+    subprocess.run(["git", "add", "."], cwd=work, check=True, env=env)
+
+    def try_repo(*files):
+        return subprocess.run([pre_commit, "try-repo", str(REPO), "ddc-sm-check-system", "--files", *files],
+                              cwd=work, env=env, capture_output=True, text=True, timeout=120)
+
+    good = try_repo("Good/song.sm", "Good/song.ogg")
+    if "InvalidManifestError" in good.stdout + good.stderr:
+        pytest.skip(".pre-commit-hooks.yaml is not committed in this checkout")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "Passed" in good.stdout
+    bad = try_repo("Bad/song.sm", "Good/song.sm")
+    assert bad.returncode == 1
+    assert "Bad/song.sm: measure 1, beat 4: error: the first BPM is at beat 4, not beat 0 [bpm-first-beat]" in bad.stdout
+    assert "2 simfiles checked: 1 error, 0 warnings" in bad.stdout
