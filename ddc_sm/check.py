@@ -520,11 +520,9 @@ class SimfileChecker:
             canon = "Challenge"
         if not steps_type:
             self.report(ERROR, "steps-type", "the chart has no steps type (StepMania skips it)", label)
-        elif steps_type not in STEPS_TYPE_COLUMNS:
-            if steps_type.lower() in STEPS_TYPE_COLUMNS:
-                self.report(WARNING, "steps-type", f"steps type {steps_type!r} is usually written in lower case", label)
-            else:
-                self.report(WARNING, "steps-type", f"unknown steps type {steps_type!r} (StepMania skips this chart); row width not checked", label)
+        elif steps_type.lower() not in STEPS_TYPE_COLUMNS:  # StepMania reads it in any case
+            self.report(WARNING, "steps-type",
+                        f"unknown steps type {steps_type!r} (StepMania skips this chart); row width not checked", label)
         if canon is None:
             self.report(ERROR, "difficulty", f"unknown difficulty {difficulty_raw!r}; use one of {', '.join(DIFFICULTY_NAMES)}", label)
         elif canon.lower() != difficulty_raw.lower() and difficulty_raw.lower() in OLD_DIFFICULTY_NAMES:
@@ -547,9 +545,8 @@ class SimfileChecker:
                 seen[key] = index
 
         # timing of this chart (.ssc charts may carry their own)
-        timing = song_timing
-        if self._chart_has_own_timing(sim, chart):
-            timing = self._check_timing(chart, label)
+        own = self._chart_has_own_timing(sim, chart)
+        timing = self._check_timing(chart, label) if own else song_timing
 
         if chart.notes is None:
             self.report(ERROR, "parse", "the chart has no note data", label)
@@ -562,35 +559,40 @@ class SimfileChecker:
             self.report(WARNING, "empty-chart", "the chart has no notes", label)
         elif timing[3]:
             last_beat = max(notes, key=lambda n: n.pos / n.denom).beat
-            t = self._time_at(sim, chart, last_beat)
+            t = self._time_at(sim, chart if own else None, last_beat)
             if t is not None:
                 last = (label, t, last_beat)
         summary = ChartSummary(
             label,
             frozenset((n.player, n.tick, n.column, n.char) for n in notes),
             timing[0], tuple(timing[1]), tuple(timing[2]),
-            comparable_timing=timing[3] and not self._has_gimmicks(sim, chart, timing),
+            comparable_timing=timing[3] and not self._has_gimmicks(chart if own else sim, timing),
         )
         return summary, last
 
-    def _chart_has_own_timing(self, sim, chart) -> bool:
-        sf = _simfile()
+    @staticmethod
+    def _chart_has_own_timing(sim, chart) -> bool:
+        """An .ssc chart (#VERSION 0.7+) with timing tags of its own, #BPMS among them, is timed by them.
+
+        (A chart with other timing tags but no #BPMS is timed here with the song's BPMs, as ``simfile``
+        cannot time it and StepMania's handling of it is not something to report on.)"""
+        _simfile()
         from simfile.timing._private.timingsource import timing_source
 
         try:
-            return timing_source(sim, chart) is chart
+            return timing_source(sim, chart) is chart and bool((chart.get("BPMS") or "").strip())
         except Exception:
             return False
-        finally:
-            del sf
 
-    def _has_gimmicks(self, sim, chart, timing) -> bool:
-        source = chart if self._chart_has_own_timing(sim, chart) else sim
+    @staticmethod
+    def _has_gimmicks(source, timing) -> bool:
         if any(v < 0 for _b, v in timing[1]) or any(v < 0 for _b, v in timing[2]):
             return True
         return any(parse_beat_values(source.get(k))[0] for k in ("DELAYS", "WARPS"))
 
-    def _time_at(self, sim, chart, beat: Fraction) -> Optional[float]:
+    @staticmethod
+    def _time_at(sim, chart, beat: Fraction) -> Optional[float]:
+        """Time of ``beat`` with the chart's own timing (``chart``) or the song's (``chart`` None)."""
         sf = _simfile()
         try:
             engine = sf.timing.engine.TimingEngine(sf.timing.TimingData(sim, chart))
@@ -600,8 +602,8 @@ class SimfileChecker:
 
     def _check_notes(self, notes_text: str, steps_type: str, label: str) -> Optional[list[RawNote]]:
         """Rows per measure, row width, note characters and hold/roll pairing, from the raw note data."""
-        width = STEPS_TYPE_COLUMNS.get(steps_type)
-        players = notes_text.split("&") if steps_type in ROUTINE_STEPS_TYPES else [notes_text]
+        width = STEPS_TYPE_COLUMNS.get(steps_type.lower())
+        players = notes_text.split("&") if steps_type.lower() in ROUTINE_STEPS_TYPES else [notes_text]
         out: list[RawNote] = []
         agg: dict[str, list] = {}  # code -> [severity, message, measure, beat, count]
 

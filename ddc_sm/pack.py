@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from . import DIFFICULTIES
 from .audio import AUDIO_EXTENSIONS
 from .errors import UserError
 
@@ -85,7 +86,10 @@ def plan_song(song_dir: Path, difficulties: list[str], add: bool) -> SongJob | S
             return SongOutcome(song_dir, "skipped", message="no audio")
         marker = _read_marker(song_dir)
         if marker is not None:
-            return SongJob(song_dir, audio, "resume-" + marker.get("mode", "new"), difficulties)
+            if marker.get("mode") == "add":  # finish the interrupted addition (and add what this run asks)
+                asked = [d for d in DIFFICULTIES if d in set(marker.get("difficulties") or []) or (add and d in difficulties)]
+                return SongJob(song_dir, audio, "resume-add", asked or difficulties)
+            return SongJob(song_dir, audio, "resume-new", difficulties)
         existing = existing_simfiles(audio)
         if not existing:
             return SongJob(song_dir, audio, "new", difficulties)
@@ -151,17 +155,19 @@ def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -
 
         before_files = existing_simfiles(job.audio) if add else []
         before = _lint_errors(before_files)
+        stamps = {p: _stamp(p) for p in (before_files if add else planned)}
         if mode.startswith("resume"):
             _remove_stale_temp_files(job)
         _write_marker(job.song_dir, {"mode": "add" if add else "new", "audio": job.audio.name,
-                                     "files": [p.name for p in (before_files if add else planned)]})
+                                     "difficulties": list(job.difficulties),
+                                     "files": [p.name for p in stamps]})
         result = maker(job.audio, job.difficulties, force=force, add=add, formats=FORMATS,
                        weights_dir=weights_dir, log=None)
     except UserError as exc:
-        _finish_failed(job, planned)
+        _finish_failed(job, locals().get("stamps", {}))
         return SongOutcome(job.song_dir, "failed", message=str(exc))
     except Exception as exc:
-        _finish_failed(job, planned)
+        _finish_failed(job, locals().get("stamps", {}))
         return SongOutcome(job.song_dir, "failed", message=f"{type(exc).__name__}: {exc}")
     _clear_marker(job.song_dir)
     written = [Path(p) for p in result.written]
@@ -180,12 +186,20 @@ def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -
     return SongOutcome(job.song_dir, "written", names)
 
 
-def _finish_failed(job: SongJob, planned: list[Path]) -> None:
-    """After a failure, keep the marker only where the interrupted song has files to redo."""
-    if job.mode in ("new", "resume-new") and any(p.exists() for p in planned):
+def _stamp(path: Path):
+    try:
+        st = path.stat()
+        return (st.st_mtime_ns, st.st_size)
+    except OSError:
+        return None
+
+
+def _finish_failed(job: SongJob, stamps: dict) -> None:
+    """After a failure, keep the marker only when the song's files were partly written (a re-run redoes it)."""
+    if any(_stamp(p) != before for p, before in stamps.items()):
         return
-    if job.mode in ("add", "resume-add"):
-        return  # a re-run adds what is still missing; the marker only says so
+    if job.mode == "resume-new" and any(before is not None for before in stamps.values()):
+        return  # still the interrupted run's files to redo
     _clear_marker(job.song_dir)
 
 
@@ -200,6 +214,12 @@ def _run_song_in_worker(job: SongJob, maker, weights_dir) -> SongOutcome:
 
         torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     return run_song(job, maker, weights_dir)
+
+
+def _uses_real_generator() -> bool:
+    from . import generate
+
+    return getattr(generate.make_charts, "__module__", None) == generate.__name__
 
 
 def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int = 1, weights_dir=None,
@@ -233,6 +253,11 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
             outcomes[song] = planned
         else:
             todo.append(planned)
+    if maker is None and todo and _uses_real_generator():
+        from .weights import bundle_path
+
+        for kind in ("placement", "selection"):  # missing weights: fail once, not once per song
+            bundle_path(kind, weights_dir)
 
     def name(song: Path) -> str:
         return str(song.relative_to(pack_dir)) if song != pack_dir else song.name

@@ -237,6 +237,25 @@ def test_sm_ssc_disagreement(tmp_path):
     assert len(problems_of(song / "song.sm")) == 2
 
 
+def test_ssc_chart_timing_is_used(tmp_path):
+    charts = [sm_chart(simple_notes(), difficulty="Easy"),
+              dict(sm_chart(simple_notes(), difficulty="Hard"), timing={"BPMS": "0.000=60.000"}),  # ends at 15 s
+              dict(sm_chart(simple_notes(), difficulty="Medium"), timing={"SCROLLS": "0.000=1.000"})]  # no BPMS
+    song = make_song(tmp_path / "S", ssc=ssc_text(charts))
+    [p] = problems_of(song)
+    assert (p.code, p.severity, p.chart) == ("notes-after-music", "error", "dance-single Hard")
+
+
+def test_routine_chart_players(tmp_path):
+    player = notes(["20000000", "00000000", "30000000", "00000001"])
+    song = make_song(tmp_path / "Routine", sm=sm_text([sm_chart(player + "&\n" + player, stepstype="dance-routine")]))
+    assert problems_of(song) == []
+    broken = notes(["20000000", "00000000", "00000000", "00000001"])
+    song = make_song(tmp_path / "Broken", sm=sm_text([sm_chart(player + "&\n" + broken, stepstype="dance-routine")]))
+    [p] = problems_of(song)
+    assert (p.code, p.beat) == ("hold-unclosed", 0)
+
+
 def test_two_sm_files_in_one_folder(tmp_path):
     song = make_song(tmp_path / "Two", sm=clean_sm())
     (song / "other.sm").write_text(clean_sm(), encoding="utf-8")

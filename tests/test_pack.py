@@ -189,3 +189,37 @@ def test_pack_with_the_real_models_passes_check(tmp_path):
     assert len(out.getvalue().splitlines()) == 2
     problems, n = check_paths([pack])
     assert n == 2 and [p for p in problems if p.severity == "error"] == []
+
+
+def test_missing_weights_fail_once_before_any_song(tmp_path):
+    from ddc_sm.errors import UserError
+
+    pack = tmp_path / "P"
+    write_audio(pack / "S" / "x.ogg", 8)
+    with pytest.raises(UserError, match="no placement model"):
+        run_pack(pack, ["Easy"], weights_dir=tmp_path / "no-weights", out=io.StringIO())
+    assert not (pack / "S" / MARKER).exists()
+
+
+def test_resume_an_interrupted_add(tmp_path):
+    pack = tmp_path / "P"
+    song = make_song(pack / "B", sm=clean_sm(), ssc=clean_ssc(), seconds=8)
+    # an --add of Medium that was killed after the .sm was rewritten, before the .ssc
+    fake_make_charts(song / "song.ogg", ["Medium"], add=True)
+    (song / "song.ssc").write_text(clean_ssc(), encoding="utf-8")
+    (song / MARKER).write_text(json.dumps({"mode": "add", "difficulties": ["Medium"]}))
+    assert [p.code for p in check_paths([song])[0]] == ["sm-ssc-mismatch"]
+    job = plan_song(song, ["Easy"], False)  # even without --add, the interrupted addition is finished
+    assert (job.mode, job.difficulties) == ("resume-add", ["Medium"])
+    code, written = run(pack, ["Easy"])
+    assert code == 0 and written == [str(song / "song.ssc")]
+    assert check_paths([song])[0] == [] and not (song / MARKER).exists()
+
+
+def test_failed_add_leaves_no_marker(tmp_path):
+    pack = tmp_path / "P"
+    song = make_song(pack / "B", sm=clean_sm(), audio="bad.ogg", seconds=8)
+    (song / "song.sm").write_text(clean_sm(music="bad.ogg"), encoding="utf-8")
+    code, written = run(pack, ["Medium"], add=True)
+    assert code == 1 and written == [] and not (song / MARKER).exists()
+    assert plan_song(song, ["Medium"], False).status == "skipped"
