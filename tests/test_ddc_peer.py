@@ -274,3 +274,34 @@ def test_forward_pass_on_a_short_synthetic_clip():
     assert easy.mean() < probs.mean()
     times = placer.step_times(y, "Hard")
     assert np.all(np.diff(times) > 0) and (len(times) == 0 or times[-1] <= len(y) / 44100 + 0.01)
+
+
+# ------------------------------------------------------------------------------------------------
+# the released DDC selection model (optional peer)
+# ------------------------------------------------------------------------------------------------
+def test_selection_row_mapping_follows_ddc():
+    from benchmarks.ddc_peer import selection as sel
+
+    assert sel.ddc_row("M040") == "0020"
+    assert sel.row_index("0000") == 1 and sel.row_index("0001") == 2 and sel.row_index("3333") == 256
+    x = sel.DDCPeerSelector.encode_input("1002")
+    assert x.shape == (17,) and np.flatnonzero(x).tolist() == [2, 5, 9, 15]  # every arrow one-hot, empty included
+    assert np.flatnonzero(sel.DDCPeerSelector.encode_input(sel.START)).tolist() == [0]
+
+
+@needs_peer
+def test_selection_model_scores_human_like_rows():
+    from benchmarks.ddc_peer import selection as sel
+
+    selector = sel.DDCPeerSelector.load()
+    times = np.arange(32) * 0.25
+    alternating = ["1000", "0001"] * 16
+    lp = selector.log_probs(alternating, times)
+    assert lp.shape == (32, 257)
+    np.testing.assert_allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-9)
+    plain = selector.score(alternating, times)
+    # all-arrows-at-once jumps every step are far less likely than single taps
+    jumps = selector.score(["1111"] * 32, times)
+    assert 1.0 < plain["perplexity"] < jumps["perplexity"]
+    with pytest.raises(pl.PeerUnavailable):
+        sel.DDCPeerSelector.load(Path("/nonexistent-peer-dir"))

@@ -11,8 +11,17 @@ and runs them without TensorFlow::
     python -m benchmarks.ddc_peer.placement --root ../shared/data --split test
 """
 
-from .checkpoint_v1 import CheckpointError, read_checkpoint
-from .placement import DEFAULT_PEER_DIR, DIFFICULTIES, SERVER_THRESHOLDS, DDCPeerPlacer, PeerUnavailable
-
 __all__ = ["DDCPeerPlacer", "PeerUnavailable", "read_checkpoint", "CheckpointError", "DEFAULT_PEER_DIR",
            "DIFFICULTIES", "SERVER_THRESHOLDS"]
+
+
+def __getattr__(name):  # lazy, so `python -m benchmarks.ddc_peer.placement` imports placement only once
+    if name in ("read_checkpoint", "CheckpointError"):
+        from . import checkpoint_v1
+
+        return getattr(checkpoint_v1, name)
+    if name in __all__:
+        from . import placement
+
+        return getattr(placement, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
