@@ -605,15 +605,14 @@ class SimfileChecker:
         width = STEPS_TYPE_COLUMNS.get(steps_type.lower())
         players = notes_text.split("&") if steps_type.lower() in ROUTINE_STEPS_TYPES else [notes_text]
         out: list[RawNote] = []
-        agg: dict[str, list] = {}  # code -> [severity, message, measure, beat, count]
+        # repeated findings are reported once per chart: the first, and how many more
+        agg: dict[tuple, list] = {}  # (code, severity) -> [message, measure, beat, count]
 
         def aggregate(severity, code, message, measure, beat):
-            if code in agg:
-                agg[code][4] += 1
-                if severity == ERROR:
-                    agg[code][0] = ERROR
+            if (code, severity) in agg:
+                agg[(code, severity)][3] += 1
             else:
-                agg[code] = [severity, message, measure, beat, 1]
+                agg[(code, severity)] = [message, measure, beat, 1]
 
         for player, text in enumerate(players):
             measures = split_measures(text)
@@ -662,11 +661,9 @@ class SimfileChecker:
                     else:
                         aggregate(WARNING, "rows-per-measure",
                                   f"{n} rows in a measure (standard: {', '.join(map(str, STANDARD_ROWS))})", m, Fraction(4 * m))
-        for code, (severity, message, m, beat, count) in agg.items():
+        for (code, severity), (message, m, beat, count) in sorted(agg.items(), key=lambda kv: (kv[1][1], kv[0])):
             more = f" (and {count - 1} more like it in this chart)" if count > 1 else ""
             self.report(severity, code, message + more, label, m, beat)
-        if "row-width" in agg and width is None:
-            return out
         self._check_holds(out, label)
         return out
 

@@ -15,7 +15,7 @@ import pytest
 
 from ddc_sm.check import check_paths, mp3_duration, run_check
 from simfile_builders import (clean_sm, clean_ssc, make_song, notes, quarter_measure, simple_notes, sm_chart, sm_text,
-                              ssc_text, write_audio)
+                              ssc_text)
 
 PACKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "packs"
 
@@ -139,7 +139,8 @@ def test_rows_per_measure_and_width(tmp_path):
     problems = problems_of(song)
     rows = only(problems, "rows-per-measure")
     # the off-grid measure is an error, the others (20 rows on grid, 2 rows) warnings, reported once per chart
-    assert [(p.severity, p.measure) for p in rows] == [("error", 1)]
+    assert [(p.severity, p.measure) for p in rows] == [("error", 1), ("warning", 2)]
+    assert rows[1].message.endswith("(and 1 more like it in this chart)")
     assert "20 rows" in rows[0].message and rows[0].beat == Fraction(4) + Fraction(4 * 3, 20)
     width = only(problems, "row-width")
     assert [(p.severity, p.measure, p.beat) for p in width] == [("error", 4, 16)]
