@@ -34,8 +34,10 @@ def peer_scores(report, root: Path) -> dict | None:
     from ddc_sm.evaluate import TOLERANCE_S
     from ddc_sm.placement import match_f_score
 
+    from ddc_sm.placement import FScore
+
     wanted = {(c.song, c.difficulty): c.part for c in report.charts}
-    groups: dict[str, list[int]] = {}
+    groups: dict[str, FScore] = {}
     for song in iter_songs([root]):
         for chart in song.charts:
             part = wanted.get((song.key, chart.difficulty))
@@ -43,14 +45,8 @@ def peer_scores(report, root: Path) -> dict | None:
                 continue
             m = match_f_score(peer.step_times(song.audio_path, chart.difficulty), chart.times, tol=TOLERANCE_S)
             for group in ("all", f"part:{part}", f"difficulty:{chart.difficulty}"):
-                acc = groups.setdefault(group, [0, 0, 0, 0])
-                acc[0] += int(m["tp"]); acc[1] += int(m["fp"]); acc[2] += int(m["fn"]); acc[3] += 1
-    out = {}
-    for group, (tp, fp, fn, n) in groups.items():
-        p = tp / (tp + fp) if tp + fp else 0.0
-        r = tp / (tp + fn) if tp + fn else 0.0
-        out[group] = {"charts": n, "precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
-    return out
+                groups[group] = groups.get(group, FScore(0, 0, 0)) + m
+    return {group: {"precision": s.precision, "recall": s.recall, "f1": s.f} for group, s in groups.items()}
 
 
 def main() -> int:

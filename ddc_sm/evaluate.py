@@ -40,17 +40,22 @@ class ChartScore:
     generated: dict | None = None
 
     @property
+    def placement(self):
+        from .placement import FScore
+
+        return FScore(self.tp, self.fp, self.fn)
+
+    @property
     def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        return self.placement.precision
 
     @property
     def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        return self.placement.recall
 
     @property
     def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        return self.placement.f
 
     @property
     def accuracy(self) -> float:
@@ -68,14 +73,14 @@ class EvalReport:
     warnings: list[str] = field(default_factory=list)
 
     def pooled(self, charts: list[ChartScore] | None = None) -> dict:
+        from .placement import FScore
+
         charts = self.charts if charts is None else charts
-        tp, fp, fn = (sum(getattr(c, k) for c in charts) for k in ("tp", "fp", "fn"))
+        placement = sum((c.placement for c in charts), FScore(0, 0, 0))
         n, correct, nll = (sum(getattr(c, k) for c in charts) for k in ("sel_steps", "sel_correct", "sel_nll"))
-        p = tp / (tp + fp) if tp + fp else 0.0
-        r = tp / (tp + fn) if tp + fn else 0.0
         out = {
             "charts": len(charts),
-            "precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "precision": placement.precision, "recall": placement.recall, "f1": placement.f,
             "f1_mean_per_chart": sum(c.f1 for c in charts) / len(charts) if charts else 0.0,
             "accuracy": correct / n if n else 0.0,
             "perplexity": math.exp(nll / n) if n else float("nan"),
