@@ -405,6 +405,33 @@ def evaluate(root, split: str = "all", tolerance: float = 0.02, peer_dir=None, t
     return summary
 
 
+def tune_thresholds(root, split: str = "valid", tolerance: float = 0.02, peer_dir=None,
+                    grid=np.round(np.arange(0.02, 0.81, 0.01), 2)) -> dict[str, float]:
+    """Per-difficulty thresholds maximising the pooled F-score on ``split`` of ddc_sm's split file
+    (an alternative to DDC's fixed server thresholds, which were tuned on DDC's own validation set)."""
+    from ddc_sm.dataset import iter_songs
+    from ddc_sm.splits import load_split
+
+    placer = DDCPeerPlacer.load(peer_dir)
+    keys = set(load_split()[split])
+    counts = {d: np.zeros((len(grid), 3)) for d in DIFFICULTIES}
+    for song in iter_songs(root):
+        if song.key not in keys or song.audio_path is None or not song.charts:
+            continue
+        feats = placer.features(song.audio_path)
+        for chart in song.charts:
+            probs = placer.probabilities_from_features(feats, chart.difficulty)
+            for g, thr in enumerate(grid):
+                pred = pick_peaks(probs, thr) / FRAME_RATE
+                counts[chart.difficulty][g] += (match_count(pred, chart.times, tolerance), len(pred),
+                                                len(chart.times))
+    best = {}
+    for d in DIFFICULTIES:
+        f = [prf(*map(int, c))[2] for c in counts[d]]
+        best[d] = float(grid[int(np.argmax(f))]) if counts[d][0, 2] else SERVER_THRESHOLDS[d]
+    return best
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Placement F-score of the original DDC model (peer benchmark).")
     ap.add_argument("--root", default=str(REPO_ROOT.parent / "shared" / "data"), help="pack root")
@@ -414,13 +441,22 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="at most this many songs")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--json", default=None, help="also write the summary as JSON here")
+    ap.add_argument("--tune-on", default=None, choices=("train", "valid"),
+                    help="choose per-difficulty thresholds on this split (max pooled F) instead of DDC's "
+                         "server thresholds")
     args = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     try:
         t0 = time.time()
-        summary = evaluate(args.root, args.split, args.tolerance, args.peer_dir, limit=args.limit)
+        thresholds = None
+        if args.tune_on:
+            thresholds = tune_thresholds(args.root, args.tune_on, args.tolerance, args.peer_dir)
+            print(f"thresholds tuned on {args.tune_on}: "
+                  + ", ".join(f"{d} {t:.2f}" for d, t in thresholds.items()))
+        summary = evaluate(args.root, args.split, args.tolerance, args.peer_dir, thresholds, limit=args.limit)
+        summary["thresholds"] = thresholds or dict(SERVER_THRESHOLDS)
     except PeerUnavailable as exc:
         print(f"skipped: {exc}", file=sys.stderr)
         return 0
