@@ -39,11 +39,13 @@ def peer_scores(report, root: Path) -> dict | None:
     wanted = {(c.song, c.difficulty): c.part for c in report.charts}
     groups: dict[str, FScore] = {}
     for song in iter_songs([root]):
-        for chart in song.charts:
-            part = wanted.get((song.key, chart.difficulty))
-            if part is None:
-                continue
-            m = match_f_score(peer.step_times(song.audio_path, chart.difficulty), chart.times, tol=TOLERANCE_S)
+        charts = [(c, wanted[(song.key, c.difficulty)]) for c in song.charts if (song.key, c.difficulty) in wanted]
+        if not charts:
+            continue
+        feats = peer.features(song.audio_path)
+        for chart, part in charts:
+            prob = peer.probabilities_from_features(feats, chart.difficulty)
+            m = match_f_score(peer.step_times_from_probabilities(prob, chart.difficulty), chart.times, tol=TOLERANCE_S)
             for group in ("all", f"part:{part}", f"difficulty:{chart.difficulty}"):
                 groups[group] = groups.get(group, FScore(0, 0, 0)) + m
     return {group: {"precision": s.precision, "recall": s.recall, "f1": s.f} for group, s in groups.items()}
