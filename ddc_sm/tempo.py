@@ -1,0 +1,673 @@
+"""Constant tempo (BPM) and offset of beat 0, estimated from a song's audio.
+
+Conventions
+-----------
+* ``offset`` is StepMania's ``#OFFSET``: beat ``b`` is at ``-offset + b * 60 / bpm`` seconds.
+* Beat 0 is the latest estimated *downbeat* (first beat of a 4/4 measure) at or before time 0, so
+  ``0 <= offset < 4 * 60 / bpm`` and every sound of the song falls at a beat >= 0.  Which beat of the
+  measure is the downbeat is a best guess (the beat with the strongest bass onsets); it only decides how
+  the chart's measures line up with the music's bars.  Offsets compared modulo one beat do not depend on it.
+* A beat's time is the *attack* of the sounds on it (where a player expects the arrow to hit), not the
+  loudest moment after it.
+
+Method
+------
+1. Onset strength: the audio at 22.05 kHz, STFT with a 1024-point Hann window every 110 samples (5 ms),
+   48 mel bands, power compressed with ``log(1 + 100 * power / loud)`` (``loud`` = the song's loud
+   level, so loud events weigh more than quiet ones and off-beat hi-hats do not outvote kicks and
+   snares), positive spectral flux over 10 ms averaged over bands, minus its 0.5 s moving average.
+2. Coarse tempo: the autocorrelation of the onset strength read as a comb (1..8 beats) on a log-spaced
+   grid of 50-400 BPM.  Its strongest peak fixes the *family* of tempi related by octaves (x2, /2).
+3. Metrical level: the family's tempi within 80-200 BPM; of two (``b`` and ``2b``), the faster one unless
+   the slower one's half-beats carry (almost) no onsets: StepMania charts count the beat a dancer steps
+   to (170 rather than 85).
+4. Fine tempo: the BPM maximising the energy of the *whole song's* onset strength at the beat frequency
+   and its 2nd and 4th harmonics (chirp-z zoom DFT over +-1.2 %, parabolic interpolation).
+5. Whole-song grid: the onset strength of each 10 s segment is folded at the beat period and its shift
+   against the whole-song fold measured (1 ms resolution: frames of a long song fall at every sub-frame
+   phase).  A robust line through the shifts (segments that jump off the grid, e.g. after an edit, are
+   outliers) corrects the period until the grid stays on the onsets from the start to the end.
+6. Phase: the fold of the on-grid segments; its strongest peak within a beat (on-beat vs off-beat is
+   decided by the larger of the two half-beat peaks); the beat is placed where the onset strength
+   rises through half its height (the attack), minus ``LATENCY_S``, the onset function's constant lead
+   measured on synthesised drums (``benchmarks/sync.py`` checks it against human charts).
+7. Rounding: a whole or half BPM replaces the estimate when, with its own best phase, the segment shifts
+   stay within ``ROUND_DRIFT_MS`` of its grid at both ends of the song.
+8. Reliability: the beat strength is compared with that at unrelated periods (what a beatless signal
+   gives).  Silent, noisy or tempo-free audio gets ``reliable=False``, a warning, and a fallback
+   (120 BPM when nothing periodic is found) that the warning names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ANALYSIS_SR = 22050
+HOP = 110  # samples at ANALYSIS_SR: 4.99 ms
+N_FFT = 1024
+N_BANDS = 48
+FLUX_LAG = 2  # frames
+COMPRESSION = 100.0
+# time from a sound's attack to the half-height rise of its onset strength (negative: the onset function
+# rises before the attack because of the window); measured on synthesised drums, see benchmarks/sync.py
+LATENCY_S = -0.0119
+BPM_RANGE = (80.0, 200.0)
+COARSE_RANGE = (50.0, 400.0)
+FALLBACK_BPM = 120.0
+ROUND_DRIFT_MS = 5.0  # a rounded BPM may be off the onsets by at most this much at either end of the song
+SEGMENT_S = 10.0
+RISE_FRACTION = 0.3  # the beat is where the folded onset strength rises through this share of its peak
+GRID_TOL_S = 0.006  # a segment whose shift is within this of the fitted line is on the grid
+HALF_RATIO_FOR_DOUBLE = 0.15
+FAMILY_COMB_SHARE = 0.85
+MIN_STRENGTH_RATIO = 2.5
+MIN_STRENGTH_Z = 8.0
+NOISE_Z = 4.0  # below this beat strength z-score the audio has no beat at all: fallback
+MIN_ON_GRID = 0.5  # fraction (by weight) of segments on the grid
+SILENCE_RMS = 1e-4  # about -80 dBFS
+
+
+@dataclass(frozen=True)
+class TempoCandidate:
+    """One constant-tempo hypothesis: beat ``b`` is at ``-offset + b * 60 / bpm`` seconds."""
+
+    bpm: float
+    offset: float  # StepMania #OFFSET in seconds = -(time of beat 0)
+    confidence: float  # 0..1
+
+    def beat_time(self, beat: float) -> float:
+        """Time in seconds of ``beat``."""
+        return -self.offset + beat * 60.0 / self.bpm
+
+
+@dataclass
+class TempoEstimate:
+    """Candidates best first, warnings for the user, and whether the best one can be trusted."""
+
+    candidates: list[TempoCandidate]
+    warnings: list[str]
+    reliable: bool
+    details: dict = field(default_factory=dict)  # diagnostics (beat strength, on-grid share, rounding ...)
+
+    @property
+    def best(self) -> TempoCandidate:
+        return self.candidates[0]
+
+
+# ----------------------------------------------------------------------------------------------------
+# onset strength
+
+
+def _mel_filterbank(sr: int, n_fft: int, n_bands: int, fmin: float, fmax: float) -> tuple[np.ndarray, np.ndarray]:
+    def hz_to_mel(f):
+        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+    def mel_to_hz(m):
+        return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
+
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_bands + 2))
+    freqs = np.arange(n_fft // 2 + 1) * sr / n_fft
+    fb = np.zeros((n_bands, len(freqs)), dtype=np.float32)
+    for i in range(n_bands):
+        lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
+        fb[i] = np.maximum(0.0, np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)))
+        if fb[i].sum() == 0:  # band narrower than a bin
+            fb[i, int(np.argmin(np.abs(freqs - mid)))] = 1.0
+    return fb, edges[1:-1]
+
+
+def _resample(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    y = np.asarray(samples, dtype=np.float32)
+    if y.ndim == 2:  # (n, channels) or (channels, n)
+        y = y.mean(axis=1) if y.shape[1] <= 8 else y.mean(axis=0)
+    y = np.nan_to_num(y.reshape(-1), nan=0.0, posinf=0.0, neginf=0.0)
+    if int(sample_rate) == ANALYSIS_SR:
+        return y
+    import soxr
+
+    return np.asarray(soxr.resample(y, int(sample_rate), ANALYSIS_SR, quality="HQ"), dtype=np.float32)
+
+
+@dataclass
+class OnsetEnvelope:
+    full: np.ndarray  # onset strength, all bands; frame i is centred at i * hop_s
+    low: np.ndarray  # onset strength of the bass bands (< 150 Hz), for the downbeat
+    hop_s: float
+    rms: float
+
+    @property
+    def duration(self) -> float:
+        return len(self.full) * self.hop_s
+
+
+def onset_envelope(samples: np.ndarray, sample_rate: int) -> OnsetEnvelope:
+    """Onset strength every ``HOP / ANALYSIS_SR`` seconds (see the module's docstring)."""
+    import scipy.fft
+
+    y = _resample(samples, sample_rate)
+    hop_s = HOP / ANALYSIS_SR
+    rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if y.size else 0.0
+    pad = N_FFT // 2
+    yp = np.pad(y, (pad, pad))
+    n = 1 + (len(yp) - N_FFT) // HOP if len(yp) >= N_FFT else 0
+    if n < 4 * FLUX_LAG:
+        z = np.zeros(max(n, 0))
+        return OnsetEnvelope(z, z, hop_s, rms)
+    fb, centres = _mel_filterbank(ANALYSIS_SR, N_FFT, N_BANDS, 30.0, 11000.0)
+    window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
+    frames = np.lib.stride_tricks.as_strided(yp, (n, N_FFT), (yp.strides[0] * HOP, yp.strides[0]), writeable=False)
+    bands = np.empty((n, N_BANDS), dtype=np.float32)
+    for i in range(0, n, 4096):
+        spec = scipy.fft.rfft(frames[i:i + 4096] * window, axis=1, workers=1)
+        bands[i:i + 4096] = (spec.real ** 2 + spec.imag ** 2) @ fb.T
+    loud = float(np.percentile(bands.max(axis=1), 95))
+    bands = np.log1p(bands * np.float32(COMPRESSION / max(loud, 1e-20)))
+    diff = np.zeros_like(bands)
+    np.maximum(bands[FLUX_LAG:] - bands[:-FLUX_LAG], 0.0, out=diff[FLUX_LAG:])
+    low_sel = centres < 150.0
+    return OnsetEnvelope(_detrend(diff.mean(axis=1), hop_s), _detrend(diff[:, low_sel].mean(axis=1), hop_s), hop_s, rms)
+
+
+def _detrend(x: np.ndarray, hop_s: float, window_s: float = 0.5) -> np.ndarray:
+    w = max(3, int(round(window_s / hop_s)) | 1)
+    x = x.astype(np.float64)
+    padded = np.pad(x, (w // 2, w // 2), mode="edge")
+    csum = np.concatenate([[0.0], np.cumsum(padded)])
+    mean = (csum[w:] - csum[:-w]) / w
+    return np.maximum(0.0, x - mean)
+
+
+# ----------------------------------------------------------------------------------------------------
+# periodicity
+
+
+def _autocorrelation(env: np.ndarray, max_lag: int) -> np.ndarray:
+    import scipy.fft
+
+    e = env - env.mean()
+    size = scipy.fft.next_fast_len(2 * len(e), real=True)
+    spec = scipy.fft.rfft(e, size)
+    acf = scipy.fft.irfft(spec.real ** 2 + spec.imag ** 2, size)[:max_lag + 2]
+    return acf / acf[0] if acf[0] > 0 else acf
+
+
+def _coarse_peaks(env: np.ndarray, hop_s: float, n_peaks: int = 8) -> list[tuple[float, float]]:
+    """Peaks of the autocorrelation comb over 50-400 BPM: [(bpm, score)], strongest first."""
+    lo, hi = COARSE_RANGE
+    bpms = np.exp(np.linspace(np.log(lo), np.log(hi), 1600))
+    lags = 60.0 / bpms / hop_s
+    max_lag = min(len(env) - 3, int(np.ceil(8 * lags.max())) + 2)
+    acf = _autocorrelation(env, max_lag)
+    limit = min(4.0 / hop_s, len(acf) - 2)
+    total = np.zeros(len(lags))
+    count = np.zeros(len(lags))
+    for m in range(1, 9):
+        ml = m * lags
+        ok = ml < (len(acf) - 2 if m <= 2 else limit)
+        i = np.floor(ml[ok]).astype(np.int64)
+        f = ml[ok] - i
+        total[ok] += acf[i] * (1 - f) + acf[i + 1] * f
+        count[ok] += 1
+    comb = total / np.maximum(count, 1)
+    peaks = [i for i in range(1, len(comb) - 1) if comb[i] >= comb[i - 1] and comb[i] > comb[i + 1] and comb[i] > 0]
+    peaks.sort(key=lambda i: -comb[i])
+    return [(float(bpms[i]), float(comb[i])) for i in peaks[:n_peaks]]
+
+
+def _harmonic_energy(env: np.ndarray, hop_s: float, bpms: np.ndarray) -> np.ndarray:
+    """sum_k w_k |DFT of the whole envelope at k * bpm / 60 Hz|^2 on an evenly spaced BPM grid."""
+    from scipy.signal import zoom_fft
+
+    total = np.zeros(len(bpms))
+    for k, w in ((1, 1.0), (2, 1.0), (4, 0.5)):
+        f = k * bpms / 60.0
+        if f[-1] >= 0.5 / hop_s:
+            continue
+        spec = zoom_fft(env, [float(f[0]), float(f[-1])], m=len(f), fs=1.0 / hop_s, endpoint=True)
+        total += w * (spec.real ** 2 + spec.imag ** 2)
+    return total
+
+
+def _refine_bpm(env: np.ndarray, hop_s: float, bpm0: float, rel: float = 0.012, m: int = 481) -> float:
+    grid = np.linspace(bpm0 * (1 - rel), bpm0 * (1 + rel), m)
+    energy = _harmonic_energy(env, hop_s, grid)
+    i = int(np.argmax(energy))
+    d = 0.0
+    if 0 < i < m - 1:
+        a, b, c = energy[i - 1:i + 2]
+        den = a - 2 * b + c
+        d = 0.5 * (a - c) / den if den < 0 else 0.0
+    return float(grid[i] + d * (grid[1] - grid[0]))
+
+
+def _fold(env: np.ndarray, hop_s: float, period: float, sigma_s: float = 0.002, bin_s: float = 0.001,
+          start: int = 0) -> np.ndarray:
+    """Mean of ``env`` by phase modulo ``period`` (bins of ``bin_s``), kernel-smoothed (circular).
+
+    Frame ``i`` of ``env`` is at ``(start + i) * hop_s`` seconds; bin ``j`` holds phase ``j * period / nb``.
+    """
+    nb = max(8, int(round(period / bin_s)))
+    t = (start + np.arange(len(env))) * hop_s
+    idx = np.floor((t % period) * (nb / period)).astype(np.int64) % nb
+    s = np.bincount(idx, env, nb)
+    c = np.bincount(idx, minlength=nb).astype(np.float64)
+    sig = max(sigma_s * nb / period, 0.5)
+    half = min(nb // 2, int(np.ceil(4 * sig)))
+    if half:
+        g = np.exp(-0.5 * (np.arange(-half, half + 1) / sig) ** 2)
+        s = np.convolve(np.concatenate([s[-half:], s, s[:half]]), g, "valid")
+        c = np.convolve(np.concatenate([c[-half:], c, c[:half]]), g, "valid")
+    return s / np.maximum(c, 1e-9)
+
+
+def _parabolic(values: np.ndarray, i: int) -> float:
+    n = len(values)
+    a, b, c = values[(i - 1) % n], values[i % n], values[(i + 1) % n]
+    den = a - 2 * b + c
+    return i + (0.5 * (a - c) / den if den < 0 else 0.0)
+
+
+def _local_peak(profile: np.ndarray, centre: float, half_width: int) -> float:
+    n = len(profile)
+    idx = np.arange(int(round(centre)) - half_width, int(round(centre)) + half_width + 1) % n
+    return _parabolic(profile, int(idx[int(np.argmax(profile[idx]))])) % n
+
+
+def _rise_point(profile: np.ndarray, peak: float, frac: float | None = None) -> float:
+    """Where the profile rises through ``frac`` of its height before ``peak`` (bins, circular)."""
+    frac = RISE_FRACTION if frac is None else frac
+    n = len(profile)
+    i = int(round(peak)) % n
+    base = float(np.percentile(profile, 20))
+    level = base + frac * (float(profile[i]) - base)
+    j = i
+    for _ in range(n // 2):
+        if profile[(j - 1) % n] < level:
+            break
+        j -= 1
+    a, b = float(profile[(j - 1) % n]), float(profile[j % n])
+    x = (j - 1) + ((level - a) / (b - a) if b != a else 1.0)
+    return x % n
+
+
+@dataclass
+class _Level:
+    bpm: float
+    peak: float  # time (s) modulo the period of the onset strength's peak on the beat
+    attack: float  # time (s) modulo the period of the beat's attack (LATENCY_S not yet applied)
+    strength: float  # fold value at the beat minus the fold's mean
+    half_ratio: float  # the same at the half beat, relative to the beat
+    profile: np.ndarray
+
+    @property
+    def period(self) -> float:
+        return 60.0 / self.bpm
+
+
+def _level(env: np.ndarray, hop_s: float, bpm: float, profile: np.ndarray | None = None) -> _Level:
+    period = 60.0 / bpm
+    prof = _fold(env, hop_s, period) if profile is None else profile
+    n = len(prof)
+    mean = float(prof.mean())
+    pos = _parabolic(prof, int(np.argmax(prof))) % n
+    # on-beat vs off-beat: the larger of the two half-beat peaks (10 ms smoothing)
+    coarse = np.convolve(np.concatenate([prof[-10:], prof, prof[:10]]), np.hanning(23)[1:-1] / np.hanning(23).sum(), "valid")
+    w = max(2, n // 16)
+    on_pos = _local_peak(coarse, pos, w)
+    off_pos = _local_peak(coarse, pos + n / 2, w)
+    on, off = float(coarse[int(round(on_pos)) % n]) - mean, float(coarse[int(round(off_pos)) % n]) - mean
+    if off > on:
+        pos = _local_peak(prof, off_pos, w)
+        on, off = off, on
+    attack = _rise_point(prof, pos)
+    return _Level(bpm, pos / n * period, attack / n * period, float(on), float(max(off, 0.0) / max(on, 1e-12)), prof)
+
+
+def _in_range(bpm: float) -> bool:
+    lo, hi = BPM_RANGE
+    return lo * (1 - 1e-3) <= bpm <= hi * (1 + 1e-3)
+
+
+def _octaves_in_range(bpm: float) -> list[float]:
+    b = bpm
+    while b > BPM_RANGE[1] * (1 + 1e-3):
+        b /= 2
+    while b < BPM_RANGE[0] * (1 - 1e-3):
+        b *= 2
+    out = []
+    while _in_range(b):
+        out.append(b)
+        b *= 2
+    return out
+
+
+def _control_strength(env: np.ndarray, hop_s: float, bpm: float) -> tuple[float, float]:
+    """Beat strength at periods unrelated to ``bpm`` (what a beatless signal gives): mean and std."""
+    vals = []
+    for ratio in (0.7071, 0.7937, 0.8909, 1.1225, 1.2599, 1.4142, 0.6180, 1.6180):
+        prof = _fold(env, hop_s, 60.0 / (bpm * ratio))
+        vals.append(float(prof.max() - prof.mean()))
+    return float(np.mean(vals)), float(np.std(vals) + 1e-12)
+
+
+def _steadiness(env: np.ndarray, hop_s: float, grid: "_Grid", segment_s: float = SEGMENT_S) -> float:
+    """Share of the song's beat material that the constant grid explains.
+
+    Each segment's beat strength at its *own* best tempo (within 8 %) is its weight; a segment counts as
+    on the grid when its shift is on the fitted line and folding it at the global period keeps at least
+    60 % of that strength (a segment whose local tempo differs smears out).
+    """
+    n_seg = max(1, int(round(len(env) * hop_s / segment_s)))
+    bounds = np.linspace(0, len(env), n_seg + 1).astype(int)
+    if n_seg < 3 or len(grid.times) != n_seg:
+        return 1.0
+    bpm = grid.level.bpm
+    search = np.linspace(bpm * 0.92, bpm * 1.08, 97)
+    total = on = 0.0
+    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        seg = env[a:b]
+        local = float(search[int(np.argmax(_harmonic_energy(seg, hop_s, search)))])
+        prof = _fold(seg, hop_s, 60.0 / local, start=a)
+        own = float(prof.max() - prof.mean())
+        prof = _fold(seg, hop_s, grid.level.period, start=a)
+        kept = float(prof.max() - prof.mean())
+        total += own
+        if grid.line.inliers[k] and kept >= 0.6 * own:
+            on += own
+    return on / total if total > 0 else 0.0
+
+
+def _segment_shifts(env: np.ndarray, hop_s: float, period: float, template: np.ndarray,
+                    segment_s: float = SEGMENT_S) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per segment: centre time, shift (s) of its fold against ``template`` (positive: later), weight, bounds."""
+    n_seg = max(1, int(round(len(env) * hop_s / segment_s)))
+    bounds = np.linspace(0, len(env), n_seg + 1).astype(int)
+    nb = len(template)
+    ftpl = np.conj(np.fft.rfft(template - template.mean()))
+    lim = nb // 4  # only shifts within a quarter beat are meaningful
+    cand = np.concatenate([np.arange(0, lim + 1), np.arange(nb - lim, nb)])
+    times, shifts, weights = [], [], []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        prof = _fold(env[a:b], hop_s, period, start=a)
+        if len(prof) != nb:
+            continue
+        xc = np.fft.irfft(np.fft.rfft(prof - prof.mean()) * ftpl, nb)
+        j = int(cand[np.argmax(xc[cand])])
+        pos = _parabolic(xc, j)
+        if pos > nb / 2:
+            pos -= nb
+        times.append((a + b) / 2 * hop_s)
+        shifts.append(pos / nb * period)
+        weights.append(max(float(xc[j]), 0.0))
+    return np.array(times), np.array(shifts), np.array(weights), bounds
+
+
+@dataclass
+class _Line:
+    a: float  # shift at time t0
+    c: float  # slope (s per s)
+    t0: float
+    inliers: np.ndarray  # bool per segment
+    on_grid: float  # share of the weight on the line
+    rms: float  # weighted rms of the inliers' residuals (s)
+
+    def at(self, t):
+        return self.a + self.c * (np.asarray(t) - self.t0)
+
+
+def _robust_line(times: np.ndarray, shifts: np.ndarray, weights: np.ndarray, tol: float = GRID_TOL_S) -> _Line:
+    """The line through the segment shifts that keeps the most weight within ``tol`` (then least squares)."""
+    n = len(times)
+    if n == 0 or weights.sum() <= 0:
+        return _Line(0.0, 0.0, 0.0, np.zeros(n, bool), 0.0, 0.0)
+    w = weights / weights.sum()
+    t0 = float(np.sum(w * times))
+
+    def score(a, c):
+        r = (shifts - a - c * (times - t0)) / tol
+        return float(np.sum(w * np.clip(1 - r * r, 0, None) ** 2))
+
+    def wls(mask):
+        ww = w * mask
+        if ww.sum() <= 0:
+            return 0.0, 0.0
+        tm = np.sum(ww * times) / ww.sum()
+        x = times - tm
+        var = np.sum(ww * x * x)
+        c = float(np.sum(ww * x * shifts) / var) if var > 0 and mask.sum() >= 3 else 0.0
+        a = float(np.sum(ww * (shifts - c * x)) / ww.sum()) + c * (t0 - tm)
+        return a, c
+
+    cands = [wls(np.ones(n, bool)), (float(np.median(shifts)), 0.0)]
+    order = np.argsort(-weights)[:24]
+    for i in order:
+        cands.append((float(shifts[i]), 0.0))
+        for j in order:
+            if times[j] - times[i] > 15.0:
+                c = (shifts[j] - shifts[i]) / (times[j] - times[i])
+                cands.append((float(shifts[i] + c * (t0 - times[i])), float(c)))
+    a, c = max(cands, key=lambda ac: score(*ac))
+    for _ in range(3):
+        mask = np.abs(shifts - a - c * (times - t0)) <= tol
+        if not mask.any():
+            break
+        a, c = wls(mask)
+    r = shifts - a - c * (times - t0)
+    mask = np.abs(r) <= tol
+    on = float(np.sum(w * mask))
+    rms = float(np.sqrt(np.sum(w * mask * r * r) / max(on, 1e-12))) if mask.any() else 0.0
+    return _Line(a, c, t0, mask, on, rms)
+
+
+@dataclass
+class _Grid:
+    level: _Level
+    line: _Line
+    times: np.ndarray
+    shifts: np.ndarray
+
+
+def _settle(env: np.ndarray, hop_s: float, bpm: float, iterations: int = 4) -> _Grid:
+    """Correct the period until the robust line through the segment shifts is flat."""
+    level = _level(env, hop_s, bpm)
+    for it in range(iterations + 1):
+        times, shifts, weights, bounds = _segment_shifts(env, hop_s, level.period, level.profile)
+        line = _robust_line(times, shifts, weights)
+        if it == iterations or len(times) < 3 or abs(line.c) < 2e-7 or abs(line.c) > 0.01:
+            break
+        level = _level(env, hop_s, level.bpm / (1.0 + line.c))
+    # phase from the on-grid segments only
+    if 0 < line.inliers.sum() < len(line.inliers):
+        keep = np.zeros(len(env), bool)
+        for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            keep[a:b] = line.inliers[k] if k < len(line.inliers) else False
+        prof = _fold(np.where(keep, env, 0.0), hop_s, level.period)
+        share = _fold(keep.astype(float), hop_s, level.period)
+        level = _level(env, hop_s, level.bpm, profile=prof / np.maximum(share, 1e-9))
+    return _Grid(level, line, times, shifts)
+
+
+def _try_rounding(env: np.ndarray, hop_s: float, grid: _Grid, duration: float) -> _Grid | None:
+    bpm = grid.level.bpm
+    options = sorted({float(round(bpm)), round(bpm * 2) / 2.0}, key=lambda b: (b != round(b), abs(b - bpm)))
+    for b in options:
+        if b <= 0 or abs(b - bpm) < 1e-9:
+            continue
+        # a quick bound: the grids part by this much over the song
+        if abs(60.0 / b - grid.level.period) * (duration / grid.level.period) > 4 * ROUND_DRIFT_MS / 1000.0:
+            continue
+        level = _level(env, hop_s, b)
+        times, shifts, weights, _ = _segment_shifts(env, hop_s, level.period, level.profile)
+        line = _robust_line(times, shifts, weights)
+        if len(times) < 3:
+            continue
+        # the rounded grid, with its best phase, against the onsets at both ends of the song
+        drift = max(abs(float(line.at(0.0) - line.at(duration / 2))), abs(float(line.at(duration) - line.at(duration / 2))))
+        if drift * 1000.0 <= ROUND_DRIFT_MS and line.on_grid >= grid.line.on_grid - 0.1:
+            return _Grid(level, line, times, shifts)
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------
+# public entry point
+
+
+def estimate_tempo(samples: np.ndarray, sample_rate: int, top: int = 3) -> TempoEstimate:
+    """Estimate a constant BPM and #OFFSET of ``samples`` (mono float audio at ``sample_rate``).
+
+    Returns up to ``top`` candidates, best first, with confidences in 0..1 (see the module's docstring for
+    the method and the beat-0 convention).  Silence, noise and audio without a steady beat give
+    ``reliable=False`` and a warning; when nothing periodic is found at all the best candidate is a
+    fallback of 120 BPM, offset 0, and the warning says so.  Deterministic.
+    """
+    top = max(1, int(top))
+    onset = onset_envelope(samples, sample_rate)
+    env, hop_s = onset.full, onset.hop_s
+    duration = onset.duration
+    details: dict = {"duration_s": round(duration, 3)}
+    if onset.rms < SILENCE_RMS:
+        return _fallback("audio is silent: no beat to follow; using fallback "
+                         f"{FALLBACK_BPM:g} BPM, offset 0 (set --bpm/--offset by hand)", details)
+    if len(env) < int(3.0 / hop_s) or not np.any(env > 0):
+        return _fallback("audio is too short or has no onsets: no beat to follow; using fallback "
+                         f"{FALLBACK_BPM:g} BPM, offset 0 (set --bpm/--offset by hand)", details)
+
+    peaks = _coarse_peaks(env, hop_s)
+    if not peaks:
+        return _fallback(f"no steady beat found (silence/noise/free tempo); using fallback {FALLBACK_BPM:g} BPM, "
+                         "offset 0: check sync or set --bpm/--offset", details)
+    # the family of octave-related tempi whose beats stand out most, and its metrical level in BPM_RANGE
+    bpm = _choose_level(env, hop_s, _choose_family(env, hop_s, peaks))
+    grid = _settle(env, hop_s, _refine_bpm(env, hop_s, bpm))
+    details["unrounded_bpm"] = round(grid.level.bpm, 5)
+    rounded = _try_rounding(env, hop_s, grid, duration)
+    if rounded is not None:
+        grid = rounded
+    best = grid.level
+    details.update({"on_grid": round(grid.line.on_grid, 3), "grid_rms_ms": round(grid.line.rms * 1000, 2),
+                    "segments": int(len(grid.times)), "half_beat_ratio": round(best.half_ratio, 3)})
+
+    steady = _steadiness(env, hop_s, grid)
+    details["steady"] = round(steady, 3)
+    ctrl_mean, ctrl_std = _control_strength(env, hop_s, best.bpm)
+    z = (best.strength - ctrl_mean) / ctrl_std
+    ratio = best.strength / max(ctrl_mean, 1e-12)
+    details.update({"beat_strength_z": round(float(z), 2), "beat_strength_ratio": round(float(ratio), 2)})
+
+    warnings: list[str] = []
+    reliable = True
+    if z < NOISE_Z:
+        # nothing periodic at all: a visible, round fallback beats a random-looking guess
+        guesses = _candidates(onset, best, peaks, ratio, steady, False)
+        est = _fallback(f"no steady beat found (silence/noise/free tempo); using fallback {FALLBACK_BPM:g} BPM, "
+                        "offset 0: check sync or set --bpm/--offset", details)
+        est.candidates += [TempoCandidate(c.bpm, c.offset, min(c.confidence, 0.05)) for c in guesses[:top - 1]]
+        return est
+    if ratio < MIN_STRENGTH_RATIO or z < MIN_STRENGTH_Z:
+        reliable = False
+        warnings.append(f"no steady beat found (weak or irregular onsets); best guess {best.bpm:.2f} BPM is "
+                        "unreliable: check sync or set --bpm/--offset")
+    elif steady < MIN_ON_GRID:
+        reliable = False
+        warnings.append(f"the tempo seems to change during the song: only {steady:.0%} of it stays on "
+                        f"a constant {best.bpm:.2f} BPM grid; check sync or set --bpm/--offset")
+
+    cands = _candidates(onset, best, peaks, ratio, steady, reliable)
+    return TempoEstimate(cands[:top], warnings, reliable, details)
+
+
+def _choose_family(env: np.ndarray, hop_s: float, peaks: list[tuple[float, float]]) -> float:
+    """Of the comb peaks nearly as strong as the strongest (octaves of one another count once), the one
+    whose beats stand out most in the folded onset strength: the comb finds periodicities but hardly tells
+    a tempo from one 3/2 or 4/5 of it."""
+    top = peaks[0][1]
+    best_bpm, best_strength = peaks[0][0], -np.inf
+    seen: list[float] = []
+    for bpm0, score in peaks:
+        if score < FAMILY_COMB_SHARE * top:
+            continue
+        levels = _octaves_in_range(bpm0)
+        if not levels or any(abs(levels[0] / b - 1) < 0.01 for b in seen):
+            continue
+        seen.append(levels[0])
+        strength = max(_level(env, hop_s, _refine_bpm(env, hop_s, b)).strength for b in levels)
+        if strength > best_strength:
+            best_bpm, best_strength = levels[0], strength
+    return best_bpm
+
+
+def _choose_level(env: np.ndarray, hop_s: float, bpm0: float) -> float:
+    levels = _octaves_in_range(bpm0)
+    if len(levels) == 1:
+        return levels[0]
+    slow = _level(env, hop_s, _refine_bpm(env, hop_s, levels[0]))
+    # two levels in range: the faster one unless the slower one's half-beats are (almost) empty
+    return 2 * slow.bpm if slow.half_ratio >= HALF_RATIO_FOR_DOUBLE else slow.bpm
+
+
+def _downbeat_offset(onset: OnsetEnvelope, level: _Level, beat: float) -> float:
+    """#OFFSET with beat 0 = the latest downbeat at or before time 0.
+
+    ``beat`` is the time (modulo the period) of a beat; the downbeat is the beat of the 4-beat bar with the
+    strongest bass onsets (plus a little of all bands).
+    """
+    period = level.period
+    bar = 4 * period
+    lead = (level.peak - beat) % period  # how long before the onset peak the beat is
+    prof_low = _fold(onset.low, onset.hop_s, bar, sigma_s=0.01)
+    prof_full = _fold(onset.full, onset.hop_s, bar, sigma_s=0.01)
+    n = len(prof_low)
+    scores = []
+    for j in range(4):
+        k = int(round(((level.peak + j * period) % bar) / bar * n))
+        idx = np.arange(k - 3, k + 4) % n
+        low = (prof_low[idx].max() - prof_low.mean()) / (np.abs(prof_low).mean() + 1e-12)
+        full = (prof_full[idx].max() - prof_full.mean()) / (np.abs(prof_full).mean() + 1e-12)
+        scores.append(low + 0.25 * full)
+    j = int(np.argmax(scores))
+    downbeat = (level.peak + j * period - lead) % bar
+    offset = float((-downbeat) % bar)
+    return 0.0 if offset >= bar - 1e-9 else offset
+
+
+def _candidates(onset: OnsetEnvelope, best: _Level, peaks, ratio: float, steady: float,
+                reliable: bool) -> list[TempoCandidate]:
+    """The best grid first, then alternatives: the other octaves, the same tempo half a beat later, other
+    tempo families; confidences = reliability x share of (beat strength)^3."""
+    env, hop_s = onset.full, onset.hop_s
+    alts: list[tuple[_Level, float]] = []
+    for factor in (2.0, 0.5):
+        b = best.bpm * factor
+        if COARSE_RANGE[0] <= b <= COARSE_RANGE[1]:
+            lv = _level(env, hop_s, b)
+            alts.append((lv, lv.strength * (0.9 if _in_range(b) else 0.6)))
+    half = _Level(best.bpm, (best.peak + best.period / 2) % best.period, (best.attack + best.period / 2) % best.period,
+                  best.half_ratio * best.strength, 1.0, best.profile)
+    alts.append((half, half.strength))
+    for bpm0, _score in peaks[1:4]:
+        if any(abs(np.log2(bpm0 / best.bpm) - k) < 0.01 for k in range(-3, 4)):
+            continue
+        levels = _octaves_in_range(bpm0)
+        if levels:
+            lv = _level(env, hop_s, _refine_bpm(env, hop_s, levels[-1]))
+            alts.append((lv, lv.strength * 0.8))
+    hyps: list[tuple[float, float, float]] = []  # (bpm, offset, score)
+    for lv, score in [(best, best.strength)] + sorted(alts, key=lambda x: -x[1]):
+        off = _downbeat_offset(onset, lv, lv.attack - LATENCY_S)
+        beat = 60.0 / lv.bpm
+        if any(abs(b - lv.bpm) < 1e-6 and min((o - off) % beat, (off - o) % beat) < 0.02 for b, o, _ in hyps):
+            continue
+        hyps.append((lv.bpm, off, min(max(score, 0.0), 0.95 * best.strength) if hyps else max(score, 1e-12)))
+    scale = float(np.clip((ratio - 1.5) / 6.0, 0.0, 1.0)) * float(np.clip(steady / 0.8, 0.0, 1.0))
+    if not reliable:
+        scale = min(scale, 0.3)
+    weights = np.array([h[2] for h in hyps]) ** 3
+    share = weights / max(weights.sum(), 1e-30)
+    out = [TempoCandidate(float(round(b, 4)), float(round(o, 5)), float(round(scale * p, 4))) for (b, o, _), p in zip(hyps, share)]
+    return out[:1] + sorted(out[1:], key=lambda c: -c.confidence)
+
+
+def _fallback(message: str, details: dict) -> TempoEstimate:
+    return TempoEstimate([TempoCandidate(FALLBACK_BPM, 0.0, 0.0)], [message], False, details)
