@@ -64,10 +64,7 @@ def _fmt(x: float) -> str:
 
 def _new_chart(kind: str, chart: GeneratedChart):
     sf = import_simfile()
-    from simfile.sm import SMChart
-    from simfile.ssc import SSCChart
-
-    c = SSCChart.blank() if kind == "ssc" else SMChart.blank()
+    c = sf.ssc.SSCChart.blank() if kind == "ssc" else sf.sm.SMChart.blank()
     c.stepstype = STEPS_TYPE
     c.difficulty = chart.difficulty
     c.meter = str(int(chart.meter))
@@ -75,17 +72,13 @@ def _new_chart(kind: str, chart: GeneratedChart):
     if kind == "ssc":
         c.credit = CREDIT
     c.notes = chart.note_data()
-    del sf
     return c
 
 
 def new_simfile(kind: str, info: SongInfo, charts: list[GeneratedChart]):
     """A fresh SMSimfile or SSCSimfile (#VERSION:0.83) holding ``charts``."""
-    from simfile.sm import SMSimfile
-    from simfile.ssc import SSCSimfile
-
-    import_simfile()
-    sim = SSCSimfile.blank() if kind == "ssc" else SMSimfile.blank()
+    sf = import_simfile()
+    sim = sf.ssc.SSCSimfile.blank() if kind == "ssc" else sf.sm.SMSimfile.blank()
     if kind == "ssc":
         sim.version = "0.83"
     sim.title = info.title

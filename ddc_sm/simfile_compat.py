@@ -13,6 +13,8 @@ def import_simfile():
         import simfile.dir  # noqa: F401
         import simfile.notes  # noqa: F401
         import simfile.notes.timed  # noqa: F401
+        import simfile.sm  # noqa: F401
+        import simfile.ssc  # noqa: F401
         import simfile.timing  # noqa: F401
         import simfile.timing.engine  # noqa: F401
     return simfile
