@@ -11,6 +11,7 @@ import numpy as np
 from .errors import AudioError
 
 AUDIO_EXTENSIONS = (".ogg", ".oga", ".mp3", ".wav", ".flac")
+STEPMANIA_PLAYS = (".ogg", ".oga", ".mp3", ".wav")  # StepMania 5 cannot play FLAC
 MAX_DURATION_S = 30 * 60.0
 MIN_DURATION_S = 5.0
 SILENCE_PEAK = 1e-4  # about -80 dBFS
@@ -120,3 +121,33 @@ def audio_tags(path: str | os.PathLike) -> dict[str, str]:
     except Exception:
         return {}
     return {k: v.strip() for k, v in tags.items() if v and v.strip()}
+
+
+def playable_copy(path: str | os.PathLike) -> Path:
+    """An audio file StepMania can play for ``path``: the file itself, or for FLAC an .ogg beside it.
+
+    An existing ``<stem>.ogg`` is used as it is; otherwise one is encoded (Ogg Vorbis, same channels and rate)
+    and written atomically.
+    """
+    path = Path(path)
+    if path.suffix.lower() in STEPMANIA_PLAYS:
+        return path
+    target = path.with_suffix(".ogg")
+    if target.exists():
+        return target
+    import tempfile
+
+    import soundfile
+
+    try:
+        data, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".ogg", dir=str(target.parent))
+        os.close(fd)
+        try:
+            soundfile.write(tmp, data, sr, format="OGG", subtype="VORBIS")
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except Exception as exc:
+        raise AudioError(f"cannot convert {path.name} to Ogg Vorbis for StepMania: {exc}") from exc
+    return target

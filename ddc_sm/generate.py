@@ -17,7 +17,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import DIFFICULTIES
-from .audio import AUDIO_EXTENSIONS, Audio, audio_tags, load_audio
+from .audio import AUDIO_EXTENSIONS, Audio, audio_tags, load_audio, playable_copy
 from .chart_writer import GeneratedChart, SongInfo, add_charts, new_simfile, write_atomically
 from .errors import ChartExistsError, UserError
 from .grid import GRID_RULES, ConstantTiming, EngineTiming, snap_times
@@ -233,6 +233,11 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
         shadow = [p for p in existing if p not in targets]
         if shadow:
             result.warnings.append(f"{', '.join(p.name for p in shadow)} also in the folder: StepMania may load it instead")
+        others = sorted(p.name for p in audio_path.parent.iterdir()
+                        if p.suffix.lower() in SIMFILE_EXTENSIONS and p not in targets and p not in existing)
+        if others:
+            result.warnings.append(f"the folder also holds {', '.join(others)}: StepMania loads one simfile per "
+                                   "song folder, so give each song a folder of its own")
         timing = None
 
     say(f"reading {audio_path.name}...")
@@ -256,7 +261,10 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
         title, artist = song_info_from_audio(audio_path)
         hardest = charts[-1].times if charts else []
         start, length = _sample_window(hardest, audio.duration)
-        info = SongInfo(title, artist, audio_path.name, float(bpm), float(offset), start, length)
+        music = playable_copy(audio_path)
+        if music != audio_path:
+            say(f"StepMania cannot play {audio_path.suffix} files: the chart plays {music.name}")
+        info = SongInfo(title, artist, music.name, float(bpm), float(offset), start, length)
         texts = {p: str(new_simfile(p.suffix.lower().lstrip("."), info, [by_name[d] for d in ds]))
                  for p, ds in targets.items()}
     for p, text in texts.items():
