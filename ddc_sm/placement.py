@@ -55,6 +55,12 @@ class FScore:
         """Micro-averaging over charts: add the counts."""
         return FScore(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
 
+    def __getitem__(self, key: str):
+        """Dict-style access too: ``score["tp"]``, ``score["f"]`` ..."""
+        if key not in ("tp", "fp", "fn", "precision", "recall", "f"):
+            raise KeyError(key)
+        return getattr(self, key)
+
     def to_dict(self) -> dict:
         return {"precision": self.precision, "recall": self.recall, "f": self.f,
                 "tp": self.tp, "fp": self.fp, "fn": self.fn}

@@ -149,6 +149,7 @@ def test_match_f_score_known_inputs():
     assert match_f_score([], true).f == 0.0 and match_f_score([], []).f == 0.0
     pooled = match_f_score(pred, true) + match_f_score(true, true)
     assert isinstance(pooled, FScore) and (pooled.tp, pooled.fp, pooled.fn) == (6, 3, 2)
+    assert (s["tp"], s["fp"], s["fn"], s["f"]) == (2, 3, 2, s.f)
     # boundary: exactly 20 ms counts
     assert match_f_score([1.02], [1.0]).tp == 1
 
@@ -243,3 +244,17 @@ def test_shipped_placer_on_a_real_validation_song():
 
 def SHIPPED_PACKS_OK():
     return (SHARED_PACKS / "Formula" / "CANDY STAR").is_dir()
+
+
+def test_onset_lag_finds_a_chart_offset():
+    from ddc_sm.features import placement_features
+    from ddc_sm.synth import drum_track
+    from ddc_sm.train.placement import onset_lag
+
+    track = drum_track(120.0, 0.5, 12.0, seed=3)
+    raw = placement_features(track.samples)
+    beats = track.beat_times()
+    lag, conf = onset_lag(raw, beats + 0.04)  # a chart 40 ms late: the onsets sit 40 ms before its steps
+    assert lag == pytest.approx(-0.04, abs=0.008) and conf > 2
+    lag0, _ = onset_lag(raw, beats)
+    assert abs(lag0) < 0.008
