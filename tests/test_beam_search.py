@@ -15,7 +15,7 @@ ROWS = ["1000", "0100", "0010", "0001", "2000", "0200", "0020", "0002", "3000", 
 def tiny_model(vocab_size, seed=0, **kw):
     torch.manual_seed(seed)
     cfg = dict(n_mels=6, n_frames=3, d_model=16, n_heads=2, enc_layers=1, dec_layers=2, d_ff=32, dropout=0.0,
-               enc_window=4, dec_window=6, cross_window=3)
+               enc_window=4, dec_window=6, cross_window=3, dec_conv=3)
     cfg.update(kw)
     return SelectionTransformer(vocab_size, **cfg).eval()
 

@@ -47,10 +47,11 @@ def test_forward_shapes():
     assert torch.isfinite(logits).all()
 
 
-def test_incremental_matches_full_forward_and_padding():
+@pytest.mark.parametrize("dec_conv", [0, 1, 3])
+def test_incremental_matches_full_forward_and_padding(dec_conv):
     torch.manual_seed(0)
     m = SelectionTransformer(20, n_mels=8, n_frames=3, d_model=32, n_heads=2, enc_layers=1, dec_layers=2,
-                             d_ff=64, enc_window=4, dec_window=5, cross_window=3).eval()
+                             d_ff=64, enc_window=4, dec_window=5, cross_window=3, dec_conv=dec_conv).eval()
     for name, p in m.named_parameters():
         if "table" in name:
             torch.nn.init.normal_(p)

@@ -124,7 +124,7 @@ class SelectionTransformer(nn.Module):
     def __init__(self, vocab_size: int, n_mels: int = 100, n_frames: int = 5, d_model: int = 128,
                  n_heads: int = 4, enc_layers: int = 3, dec_layers: int = 3, d_ff: int = 256,
                  dropout: float = 0.1, enc_window: int = 32, dec_window: int = 64, cross_window: int = 16,
-                 conv_kernel: int = 5, n_difficulties: int = 5):
+                 conv_kernel: int = 5, dec_conv: int = 0, n_difficulties: int = 5):
         super().__init__()
         self.vocab_size = vocab_size
         self.dec_window = dec_window
@@ -141,6 +141,8 @@ class SelectionTransformer(nn.Module):
         self.token_emb = nn.Embedding(vocab_size, d_model)
         self.hold_emb = nn.Embedding(N_HOLD_STATES, d_model)
         self.dec_difficulty = nn.Embedding(n_difficulties, d_model)
+        # optional causal convolution over the last ``dec_conv`` decoder inputs (explicit n-gram features)
+        self.dec_conv = nn.Conv1d(d_model, d_model, dec_conv) if dec_conv > 0 else None
         self.self_bias = RelativeBias(n_heads, -(dec_window - 1), 0)
         self.cross_bias = RelativeBias(n_heads, -cross_window, cross_window)
         self.decoder = nn.ModuleList(DecoderLayer(d_model, n_heads, d_ff, dropout) for _ in range(dec_layers))
@@ -175,9 +177,20 @@ class SelectionTransformer(nn.Module):
     def _dec_input(self, tokens, holds, difficulty):
         return self.token_emb(tokens) + self.hold_emb(holds) + self.dec_difficulty(difficulty)[:, None, :]
 
+    def _causal_conv(self, x: torch.Tensor, history: torch.Tensor | None = None) -> torch.Tensor:
+        """x + causal conv of x (B, T, d); ``history`` (B, k-1, d) holds the inputs before x (zeros if None)."""
+        k = self.dec_conv.kernel_size[0]
+        if history is None:
+            history = x.new_zeros(x.shape[0], k - 1, x.shape[2])
+        full = torch.cat([history, x], dim=1)
+        return x + self.dec_conv(full.transpose(1, 2)).transpose(1, 2)
+
     def decode(self, tokens_in, holds, difficulty, memory, mask=None) -> torch.Tensor:
         b, t = tokens_in.shape
-        x = self.drop(self._dec_input(tokens_in, holds, difficulty))
+        x = self._dec_input(tokens_in, holds, difficulty)
+        if self.dec_conv is not None:
+            x = self._causal_conv(x)
+        x = self.drop(x)
         self_bias = self.self_bias.matrix(t, t, x.device)[None]
         cross_bias = self.cross_bias.matrix(t, memory.shape[1], x.device)[None]
         if mask is not None:
@@ -201,11 +214,22 @@ class SelectionTransformer(nn.Module):
 
         ``tokens``/``holds`` (B,) are the previous token and open-hold bitmask of each hypothesis at step
         ``pos``; ``difficulty`` a (1,) or (B,) tensor; ``mem_kv`` from :meth:`memory_kv`; ``cache`` the
-        per-layer self-attention keys/values of the last ``dec_window - 1`` steps (None at the first step).
-        Returns ``(logits (B, V), cache)``; reorder the cache with :meth:`reorder_cache` when beams move.
+        per-layer self-attention keys/values of the last ``dec_window - 1`` steps and the last decoder inputs
+        for the causal convolution (None at the first step).  Returns ``(logits (B, V), cache)``; reorder the
+        cache with :meth:`reorder_cache` when beams move.
         """
         b = tokens.shape[0]
         x = self._dec_input(tokens[:, None], holds[:, None], difficulty.expand(b))
+        layer_cache, conv_hist = (None, None) if cache is None else cache
+        new_hist = None
+        if self.dec_conv is not None:
+            k = self.dec_conv.kernel_size[0]
+            if k > 1:
+                prev_hist = conv_hist if conv_hist is not None else x.new_zeros(b, k - 1, x.shape[2])
+                new_hist = torch.cat([prev_hist, x], dim=1)[:, 1:]
+            else:
+                prev_hist = x.new_zeros(b, 0, x.shape[2])
+            x = self._causal_conv(x, prev_hist)
         n_mem = mem_kv[0][0].shape[2]
         lo, hi = max(0, pos - self.cross_window), min(n_mem, pos + self.cross_window + 1)
         rel = torch.arange(lo, hi) - pos
@@ -215,8 +239,8 @@ class SelectionTransformer(nn.Module):
         for i, layer in enumerate(self.decoder):
             h = layer.ln1(x)
             k, v = layer.self_attn.project_kv(h)
-            if cache is not None:
-                pk, pv = cache[i]
+            if layer_cache is not None:
+                pk, pv = layer_cache[i]
                 k, v = torch.cat([pk, k], dim=2), torch.cat([pv, v], dim=2)
             k, v = k[:, :, -self.dec_window:], v[:, :, -self.dec_window:]
             new_cache.append((k[:, :, -(self.dec_window - 1):], v[:, :, -(self.dec_window - 1):])
@@ -228,8 +252,10 @@ class SelectionTransformer(nn.Module):
             x = x + layer.cross_attn.attend(layer.ln2(x), mk[:, :, lo:hi].expand(b, -1, -1, -1),
                                             mv[:, :, lo:hi].expand(b, -1, -1, -1), cross_bias)
             x = x + layer.ff(layer.ln3(x))
-        return self.out(self.dec_ln(x))[:, 0], new_cache
+        return self.out(self.dec_ln(x))[:, 0], (new_cache, new_hist)
 
     @staticmethod
     def reorder_cache(cache, index: torch.Tensor):
-        return [(k.index_select(0, index), v.index_select(0, index)) for k, v in cache]
+        layer_cache, hist = cache
+        return ([(k.index_select(0, index), v.index_select(0, index)) for k, v in layer_cache],
+                None if hist is None else hist.index_select(0, index))

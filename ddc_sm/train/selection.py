@@ -274,10 +274,20 @@ def train_model(train: list[ChartSample], valid: list[ChartSample], feats: list[
     model = build_model(config, len(vocab))
     model.train()
     n_params = sum(p.numel() for p in model.parameters())
-    decay = [p for n_, p in model.named_parameters() if p.dim() > 1 and "emb" not in n_ and "table" not in n_]
-    no_decay = [p for n_, p in model.named_parameters() if not (p.dim() > 1 and "emb" not in n_ and "table" not in n_)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": tc["weight_decay"]},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=tc["lr"])
+    # relative-position bias tables need large values to attend to exact offsets: they learn faster
+    groups: dict[str, list] = {"decay": [], "no_decay": [], "table": []}
+    for name, p in model.named_parameters():
+        if "table" in name:
+            groups["table"].append(p)
+        elif p.dim() > 1 and "emb" not in name:
+            groups["decay"].append(p)
+        else:
+            groups["no_decay"].append(p)
+    table_lr = tc.get("table_lr_scale", 1.0)
+    opt = torch.optim.AdamW([{"params": groups["decay"], "weight_decay": tc["weight_decay"]},
+                             {"params": groups["no_decay"], "weight_decay": 0.0},
+                             {"params": groups["table"], "weight_decay": 0.0, "lr": tc["lr"] * table_lr}],
+                            lr=tc["lr"])
     n_train_steps = sum(len(c.times) for c in train)
     batches_per_epoch = max(1, math.ceil(n_train_steps / tc["window"] / tc["batch_size"]))
     total = batches_per_epoch * tc["epochs"]
