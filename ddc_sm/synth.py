@@ -74,8 +74,9 @@ def drum_track(bpm: float, first_beat: float, duration: float, *, sample_rate: i
     """A 4/4 drum loop with exactly known tempo.
 
     ``pattern``: ``"rock"`` (the default): kick on every beat, snare on 2 and 4, hats on eighths, a bass
-    line on beats; ``"syncopated"``: kick on 1, the last sixteenth of 2 and the "and" of 3, snare on 2 and
-    4, quiet sixteenth hats, bass on the kicks; ``"four_on_floor"``: kick on every beat, claps on 2 and 4,
+    line on beats; ``"syncopated"``: kicks on 1, the last sixteenth of 2 and the second sixteenth of 3
+    (off the beat, but not on the eighth-note "and", which would make the tempo octave-ambiguous), snare on
+    2 and 4, quiet sixteenth hats, bass on the kicks; ``"four_on_floor"``: kick on every beat, claps on 2 and 4,
     open hats and bass on the off-beats (quieter than the kicks).
 
     ``first_beat`` is the time of beat 0 (the first downbeat).  ``noise_db`` adds white noise at that
@@ -103,7 +104,7 @@ def drum_track(bpm: float, first_beat: float, duration: float, *, sample_rate: i
             if bass:
                 _add(out, _tone(sr, note, period * 0.9), t, sr, 0.5)
         elif pattern == "syncopated":
-            kicks = {0: (0.0,), 1: (0.75,), 2: (0.5,), 3: ()}[k % 4]
+            kicks = {0: (0.0,), 1: (0.75,), 2: (0.25,), 3: ()}[k % 4]
             for x in kicks:
                 _add(out, kick, t + x * period, sr, 1.0)
                 if bass:

@@ -5,37 +5,46 @@ Conventions
 * ``offset`` is StepMania's ``#OFFSET``: beat ``b`` is at ``-offset + b * 60 / bpm`` seconds.
 * Beat 0 is the latest estimated *downbeat* (first beat of a 4/4 measure) at or before time 0, so
   ``0 <= offset < 4 * 60 / bpm`` and every sound of the song falls at a beat >= 0.  Which beat of the
-  measure is the downbeat is a best guess (the beat with the strongest bass onsets); it only decides how
-  the chart's measures line up with the music's bars.  Offsets compared modulo one beat do not depend on it.
+  measure is the downbeat is a best guess (the beat with the strongest bass onsets, favouring the beat
+  where the music starts); it only decides how the chart's measures line up with the music's bars.
+  Offsets compared modulo one beat do not depend on it.
 * A beat's time is the *attack* of the sounds on it (where a player expects the arrow to hit), not the
   loudest moment after it.
+* BPMs are resolved into 80-200 (StepMania's usual range): a song felt at 240 BPM comes out at 120 with
+  240 among the candidates.
 
 Method
 ------
-1. Onset strength: the audio at 22.05 kHz, STFT with a 1024-point Hann window every 110 samples (5 ms),
-   48 mel bands, power compressed with ``log(1 + 100 * power / loud)`` (``loud`` = the song's loud
-   level, so loud events weigh more than quiet ones and off-beat hi-hats do not outvote kicks and
-   snares), positive spectral flux over 10 ms averaged over bands, minus its 0.5 s moving average.
+1. Onset strength: the audio at 22.05 kHz, STFT with a 256-point (11.6 ms) Hann window every 110
+   samples (5 ms), 48 mel bands, power compressed with ``log(1 + 100 * power / loud)`` (``loud`` = the
+   song's loud level, so loud events weigh more than quiet ones and off-beat hi-hats do not outvote
+   kicks and snares), positive spectral flux over 10 ms averaged over bands, minus its 0.5 s moving
+   average.  A short window keeps the lag between an attack and the onset function's rise nearly the
+   same for clicks, drums and tones.
 2. Coarse tempo: the autocorrelation of the onset strength read as a comb (1..8 beats) on a log-spaced
-   grid of 50-400 BPM.  Its strongest peak fixes the *family* of tempi related by octaves (x2, /2).
+   grid of 50-400 BPM.  Of its peaks nearly as strong as the best, the *family* of octave-related tempi
+   whose beats stand out most in the folded onset strength wins (the comb hardly tells 3:2 relatives).
 3. Metrical level: the family's tempi within 80-200 BPM; of two (``b`` and ``2b``), the faster one unless
    the slower one's half-beats carry (almost) no onsets: StepMania charts count the beat a dancer steps
    to (170 rather than 85).
 4. Fine tempo: the BPM maximising the energy of the *whole song's* onset strength at the beat frequency
    and its 2nd and 4th harmonics (chirp-z zoom DFT over +-1.2 %, parabolic interpolation).
 5. Whole-song grid: the onset strength of each 10 s segment is folded at the beat period and its shift
-   against the whole-song fold measured (1 ms resolution: frames of a long song fall at every sub-frame
-   phase).  A robust line through the shifts (segments that jump off the grid, e.g. after an edit, are
-   outliers) corrects the period until the grid stays on the onsets from the start to the end.
-6. Phase: the fold of the on-grid segments; its strongest peak within a beat (on-beat vs off-beat is
-   decided by the larger of the two half-beat peaks); the beat is placed where the onset strength
-   rises through half its height (the attack), minus ``LATENCY_S``, the onset function's constant lead
-   measured on synthesised drums (``benchmarks/sync.py`` checks it against human charts).
-7. Rounding: a whole or half BPM replaces the estimate when, with its own best phase, the segment shifts
-   stay within ``ROUND_DRIFT_MS`` of its grid at both ends of the song.
+   against the whole-song fold measured (1 ms resolution: the 5 ms frames of a long song fall at every
+   sub-frame phase).  A robust line through the shifts (segments that jump off the grid, e.g. after an
+   edit, are outliers) corrects the period until the grid stays on the onsets from start to end.
+6. Phase: the fold of the on-grid segments; its strongest peak within a beat (on-beat vs off-beat: the
+   larger of the two half-beat peaks); the beat is placed where the fold rises through
+   ``RISE_FRACTION`` of its height, corrected by ``LATENCY_S``, the onset function's constant lead over
+   the attack measured on synthesised clicks, drums and tones (``python benchmarks/sync.py --calibrate``;
+   the same benchmark checks it against human charts).
+7. Rounding: a whole or half BPM replaces the estimate when its own grid, with its own best phase,
+   drifts against the onsets by no more than ``ROUND_DRIFT_MS`` at either end of the song and by no
+   more than the fit's own scatter allows (so a 150.3 BPM track stays 150.3).
 8. Reliability: the beat strength is compared with that at unrelated periods (what a beatless signal
-   gives).  Silent, noisy or tempo-free audio gets ``reliable=False``, a warning, and a fallback
-   (120 BPM when nothing periodic is found) that the warning names.
+   gives), and each segment's strength at its own local tempo with what the constant grid keeps.
+   Silence, noise and tempo-free audio get ``reliable=False``, a warning, and a fallback (120 BPM,
+   offset 0) that the warning names; a tempo that changes during the song gets a warning too.
 """
 
 from __future__ import annotations
@@ -46,17 +55,19 @@ import numpy as np
 
 ANALYSIS_SR = 22050
 HOP = 110  # samples at ANALYSIS_SR: 4.99 ms
-N_FFT = 1024
+N_FFT = 256
 N_BANDS = 48
 FLUX_LAG = 2  # frames
 COMPRESSION = 100.0
-# time from a sound's attack to the half-height rise of its onset strength (negative: the onset function
-# rises before the attack because of the window); measured on synthesised drums, see benchmarks/sync.py
-LATENCY_S = -0.0119
+# time from a sound's attack to the RISE_FRACTION rise of the folded onset strength (negative: the onset
+# function rises before the attack, the window reaching it early): the midpoint of the values measured on
+# synthesised clicks (-5.1 ms), drums (-3.1..-3.7 ms) and tones (-0.6 ms) by `benchmarks/sync.py --calibrate`
+LATENCY_S = -0.0028
 BPM_RANGE = (80.0, 200.0)
 COARSE_RANGE = (50.0, 400.0)
 FALLBACK_BPM = 120.0
 ROUND_DRIFT_MS = 5.0  # a rounded BPM may be off the onsets by at most this much at either end of the song
+ROUND_MIN_DRIFT_MS = 1.0  # ... and drift over the song by no more than this or 3 standard errors of the fit
 SEGMENT_S = 10.0
 RISE_FRACTION = 0.3  # the beat is where the folded onset strength rises through this share of its peak
 GRID_TOL_S = 0.006  # a segment whose shift is within this of the fitted line is on the grid
@@ -66,6 +77,8 @@ MIN_STRENGTH_RATIO = 2.5
 MIN_STRENGTH_Z = 8.0
 NOISE_Z = 4.0  # below this beat strength z-score the audio has no beat at all: fallback
 MIN_ON_GRID = 0.5  # fraction (by weight) of segments on the grid
+FIRST_ONSET_SHARE = 0.5  # the music has started at the first beat with this share of a typical beat's onset
+FIRST_ONSET_BONUS = 1.0  # (as a share of the spread of the 4 beats' scores)
 SILENCE_RMS = 1e-4  # about -80 dBFS
 
 
@@ -166,6 +179,7 @@ def onset_envelope(samples: np.ndarray, sample_rate: int) -> OnsetEnvelope:
     bands = np.log1p(bands * np.float32(COMPRESSION / max(loud, 1e-20)))
     diff = np.zeros_like(bands)
     np.maximum(bands[FLUX_LAG:] - bands[:-FLUX_LAG], 0.0, out=diff[FLUX_LAG:])
+    diff[:pad // HOP + FLUX_LAG + 1] = 0.0  # frames that compare with the zero padding before the audio
     low_sel = centres < 150.0
     return OnsetEnvelope(_detrend(diff.mean(axis=1), hop_s), _detrend(diff[:, low_sel].mean(axis=1), hop_s), hop_s, rms)
 
@@ -386,7 +400,7 @@ def _segment_shifts(env: np.ndarray, hop_s: float, period: float, template: np.n
     bounds = np.linspace(0, len(env), n_seg + 1).astype(int)
     nb = len(template)
     ftpl = np.conj(np.fft.rfft(template - template.mean()))
-    lim = nb // 4  # only shifts within a quarter beat are meaningful
+    lim = max(2, min(nb // 8, int(round(0.08 / period * nb))))  # larger shifts: the segment is off the grid
     cand = np.concatenate([np.arange(0, lim + 1), np.arange(nb - lim, nb)])
     times, shifts, weights = [], [], []
     for a, b in zip(bounds[:-1], bounds[1:]):
@@ -412,6 +426,7 @@ class _Line:
     inliers: np.ndarray  # bool per segment
     on_grid: float  # share of the weight on the line
     rms: float  # weighted rms of the inliers' residuals (s)
+    se_c: float = 0.0  # standard error of the slope (from the inliers' scatter)
 
     def at(self, t):
         return self.a + self.c * (np.asarray(t) - self.t0)
@@ -458,7 +473,15 @@ def _robust_line(times: np.ndarray, shifts: np.ndarray, weights: np.ndarray, tol
     mask = np.abs(r) <= tol
     on = float(np.sum(w * mask))
     rms = float(np.sqrt(np.sum(w * mask * r * r) / max(on, 1e-12))) if mask.any() else 0.0
-    return _Line(a, c, t0, mask, on, rms)
+    se_c = np.inf
+    if mask.sum() >= 3:
+        ww = w * mask
+        tm = np.sum(ww * times) / on
+        sxx = np.sum(ww * (times - tm) ** 2) / on
+        n_eff = on * on / np.sum(ww * ww)
+        if sxx > 0 and n_eff > 2:
+            se_c = float(rms / np.sqrt(sxx * (n_eff - 2)))
+    return _Line(a, c, t0, mask, on, rms, se_c)
 
 
 @dataclass
@@ -495,17 +518,22 @@ def _try_rounding(env: np.ndarray, hop_s: float, grid: _Grid, duration: float) -
     for b in options:
         if b <= 0 or abs(b - bpm) < 1e-9:
             continue
-        # a quick bound: the grids part by this much over the song
-        if abs(60.0 / b - grid.level.period) * (duration / grid.level.period) > 4 * ROUND_DRIFT_MS / 1000.0:
+        # the rounded grid and the estimate's part by this much over the song
+        parting = abs(60.0 / b - grid.level.period) * (duration / grid.level.period)
+        if parting > 2 * ROUND_DRIFT_MS / 1000.0:
             continue
         level = _level(env, hop_s, b)
         times, shifts, weights, _ = _segment_shifts(env, hop_s, level.period, level.profile)
         line = _robust_line(times, shifts, weights)
-        if len(times) < 3:
+        if len(times) < 3:  # too short to measure a drift: only a negligible change is allowed
+            if parting <= ROUND_MIN_DRIFT_MS / 1000.0 and level.strength >= 0.98 * grid.level.strength:
+                return _Grid(level, line, times, shifts)
             continue
-        # the rounded grid, with its best phase, against the onsets at both ends of the song
-        drift = max(abs(float(line.at(0.0) - line.at(duration / 2))), abs(float(line.at(duration) - line.at(duration / 2))))
-        if drift * 1000.0 <= ROUND_DRIFT_MS and line.on_grid >= grid.line.on_grid - 0.1:
+        # the rounded grid, with its best phase, against the onsets over the song: it must drift by no more
+        # than ROUND_DRIFT_MS at either end, and by no more than the measurement's own scatter allows
+        drift = abs(line.c) * duration
+        allowed = min(2 * ROUND_DRIFT_MS / 1000.0, max(ROUND_MIN_DRIFT_MS / 1000.0, 3.0 * line.se_c * duration))
+        if drift <= allowed and line.on_grid >= grid.line.on_grid - 0.1:
             return _Grid(level, line, times, shifts)
     return None
 
@@ -607,6 +635,12 @@ def _choose_level(env: np.ndarray, hop_s: float, bpm0: float) -> float:
     return 2 * slow.bpm if slow.half_ratio >= HALF_RATIO_FOR_DOUBLE else slow.bpm
 
 
+def _robust_z(profile: np.ndarray) -> np.ndarray:
+    med = float(np.median(profile))
+    mad = float(np.median(np.abs(profile - med)))
+    return (profile - med) / (1.4826 * mad + 1e-12)
+
+
 def _downbeat_offset(onset: OnsetEnvelope, level: _Level, beat: float) -> float:
     """#OFFSET with beat 0 = the latest downbeat at or before time 0.
 
@@ -619,13 +653,24 @@ def _downbeat_offset(onset: OnsetEnvelope, level: _Level, beat: float) -> float:
     prof_low = _fold(onset.low, onset.hop_s, bar, sigma_s=0.01)
     prof_full = _fold(onset.full, onset.hop_s, bar, sigma_s=0.01)
     n = len(prof_low)
+    # in units of each fold's own scatter, so that a band without beats (noise only) cannot decide
+    z_low, z_full = _robust_z(prof_low), _robust_z(prof_full)
     scores = []
     for j in range(4):
         k = int(round(((level.peak + j * period) % bar) / bar * n))
         idx = np.arange(k - 3, k + 4) % n
-        low = (prof_low[idx].max() - prof_low.mean()) / (np.abs(prof_low).mean() + 1e-12)
-        full = (prof_full[idx].max() - prof_full.mean()) / (np.abs(prof_full).mean() + 1e-12)
-        scores.append(low + 0.25 * full)
+        scores.append(float(z_low[idx].max()) + 0.25 * float(z_full[idx].max()))
+    scores = np.array(scores)
+    # the music usually starts on a downbeat: a bonus for the first beat whose onset is as strong as a
+    # typical beat's
+    env = onset.full
+    peaks_t = level.peak + period * np.arange(int(np.ceil((len(env) * onset.hop_s - level.peak) / period)))
+    frames = np.round(peaks_t / onset.hop_s).astype(int)
+    if len(frames) >= 8:
+        heights = np.array([env[max(0, f - 2):f + 3].max() for f in frames if f < len(env)])
+        started = np.flatnonzero(heights >= FIRST_ONSET_SHARE * np.median(heights))
+        if len(started):
+            scores[int(started[0]) % 4] += FIRST_ONSET_BONUS * max(float(np.ptp(scores)), 1e-12)
     j = int(np.argmax(scores))
     downbeat = (level.peak + j * period - lead) % bar
     offset = float((-downbeat) % bar)
@@ -638,14 +683,16 @@ def _candidates(onset: OnsetEnvelope, best: _Level, peaks, ratio: float, steady:
     tempo families; confidences = reliability x share of (beat strength)^3."""
     env, hop_s = onset.full, onset.hop_s
     alts: list[tuple[_Level, float]] = []
-    for factor in (2.0, 0.5):
+    # the other octaves: twice as fast is as plausible as its extra (half-)beats are strong
+    for factor, plausible in ((2.0, float(np.clip(best.half_ratio / 0.6, 0.0, 1.0))), (0.5, 0.7)):
         b = best.bpm * factor
         if COARSE_RANGE[0] <= b <= COARSE_RANGE[1]:
             lv = _level(env, hop_s, b)
-            alts.append((lv, lv.strength * (0.9 if _in_range(b) else 0.6)))
+            alts.append((lv, best.strength * plausible * (0.9 if _in_range(b) else 0.6)))
+    # the same tempo with the beats on the current off-beats
     half = _Level(best.bpm, (best.peak + best.period / 2) % best.period, (best.attack + best.period / 2) % best.period,
                   best.half_ratio * best.strength, 1.0, best.profile)
-    alts.append((half, half.strength))
+    alts.append((half, 0.5 * half.strength))
     for bpm0, _score in peaks[1:4]:
         if any(abs(np.log2(bpm0 / best.bpm) - k) < 0.01 for k in range(-3, 4)):
             continue
