@@ -55,7 +55,8 @@ import numpy as np
 
 ANALYSIS_SR = 22050
 HOP = 110  # samples at ANALYSIS_SR: 4.99 ms
-N_FFT = 256
+N_FFT = 1024  # window for the tempo (and the bass bands)
+N_FFT_FINE = 256  # window for the attacks' times: short, so clicks, drums and tones lag alike
 N_BANDS = 48
 FLUX_LAG = 2  # frames
 COMPRESSION = 100.0
@@ -145,8 +146,9 @@ def _resample(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 @dataclass
 class OnsetEnvelope:
-    full: np.ndarray  # onset strength, all bands; frame i is centred at i * hop_s
-    low: np.ndarray  # onset strength of the bass bands (< 150 Hz), for the downbeat
+    full: np.ndarray  # onset strength, all bands, long window (tempo); frame i is centred at i * hop_s
+    low: np.ndarray  # onset strength of the bass bands (< 150 Hz), long window (downbeat)
+    fine: np.ndarray  # onset strength, all bands, short window (where the attacks are)
     hop_s: float
     rms: float
 
@@ -155,24 +157,17 @@ class OnsetEnvelope:
         return len(self.full) * self.hop_s
 
 
-def onset_envelope(samples: np.ndarray, sample_rate: int) -> OnsetEnvelope:
-    """Onset strength every ``HOP / ANALYSIS_SR`` seconds (see the module's docstring)."""
+def _band_flux(y: np.ndarray, n_fft: int, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positive log-band flux per frame and band (frames every HOP samples, centred), and band centres."""
     import scipy.fft
 
-    y = _resample(samples, sample_rate)
-    hop_s = HOP / ANALYSIS_SR
-    rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if y.size else 0.0
-    pad = N_FFT // 2
-    yp = np.pad(y, (pad, pad))
-    n = 1 + (len(yp) - N_FFT) // HOP if len(yp) >= N_FFT else 0
-    if n < 4 * FLUX_LAG:
-        z = np.zeros(max(n, 0))
-        return OnsetEnvelope(z, z, hop_s, rms)
-    fb, centres = _mel_filterbank(ANALYSIS_SR, N_FFT, N_BANDS, 30.0, 11000.0)
-    window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
-    frames = np.lib.stride_tricks.as_strided(yp, (n, N_FFT), (yp.strides[0] * HOP, yp.strides[0]), writeable=False)
-    bands = np.empty((n, N_BANDS), dtype=np.float32)
-    for i in range(0, n, 4096):
+    pad = n_fft // 2
+    yp = np.pad(y, (pad, pad + n_fft))
+    fb, centres = _mel_filterbank(ANALYSIS_SR, n_fft, N_BANDS, 30.0, 11000.0)
+    window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
+    frames = np.lib.stride_tricks.as_strided(yp, (n_frames, n_fft), (yp.strides[0] * HOP, yp.strides[0]), writeable=False)
+    bands = np.empty((n_frames, N_BANDS), dtype=np.float32)
+    for i in range(0, n_frames, 4096):
         spec = scipy.fft.rfft(frames[i:i + 4096] * window, axis=1, workers=1)
         bands[i:i + 4096] = (spec.real ** 2 + spec.imag ** 2) @ fb.T
     loud = float(np.percentile(bands.max(axis=1), 95))
@@ -180,8 +175,24 @@ def onset_envelope(samples: np.ndarray, sample_rate: int) -> OnsetEnvelope:
     diff = np.zeros_like(bands)
     np.maximum(bands[FLUX_LAG:] - bands[:-FLUX_LAG], 0.0, out=diff[FLUX_LAG:])
     diff[:pad // HOP + FLUX_LAG + 1] = 0.0  # frames that compare with the zero padding before the audio
-    low_sel = centres < 150.0
-    return OnsetEnvelope(_detrend(diff.mean(axis=1), hop_s), _detrend(diff[:, low_sel].mean(axis=1), hop_s), hop_s, rms)
+    return diff, centres
+
+
+def onset_envelope(samples: np.ndarray, sample_rate: int) -> OnsetEnvelope:
+    """Onset strength every ``HOP / ANALYSIS_SR`` seconds (see the module's docstring)."""
+    y = _resample(samples, sample_rate)
+    hop_s = HOP / ANALYSIS_SR
+    rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if y.size else 0.0
+    n = 1 + (len(y) - 1) // HOP if len(y) else 0
+    if n < 4 * FLUX_LAG or len(y) < N_FFT:
+        z = np.zeros(max(n, 0))
+        return OnsetEnvelope(z, z, z, hop_s, rms)
+    diff, centres = _band_flux(y, N_FFT, n)
+    full = _detrend(diff.mean(axis=1), hop_s)
+    low = _detrend(diff[:, centres < 150.0].mean(axis=1), hop_s)
+    del diff
+    fine_diff, _ = _band_flux(y, N_FFT_FINE, n)
+    return OnsetEnvelope(full, low, _detrend(fine_diff.mean(axis=1), hop_s), hop_s, rms)
 
 
 def _detrend(x: np.ndarray, hop_s: float, window_s: float = 0.5) -> np.ndarray:
@@ -310,7 +321,6 @@ def _rise_point(profile: np.ndarray, peak: float, frac: float | None = None) -> 
 class _Level:
     bpm: float
     peak: float  # time (s) modulo the period of the onset strength's peak on the beat
-    attack: float  # time (s) modulo the period of the beat's attack (LATENCY_S not yet applied)
     strength: float  # fold value at the beat minus the fold's mean
     half_ratio: float  # the same at the half beat, relative to the beat
     profile: np.ndarray
@@ -335,8 +345,23 @@ def _level(env: np.ndarray, hop_s: float, bpm: float, profile: np.ndarray | None
     if off > on:
         pos = _local_peak(prof, off_pos, w)
         on, off = off, on
-    attack = _rise_point(prof, pos)
-    return _Level(bpm, pos / n * period, attack / n * period, float(on), float(max(off, 0.0) / max(on, 1e-12)), prof)
+    return _Level(bpm, pos / n * period, float(on), float(max(off, 0.0) / max(on, 1e-12)), prof)
+
+
+def _attack_time(onset: "OnsetEnvelope", level: _Level, keep: np.ndarray | None = None) -> float:
+    """Time (s, modulo the period) of the beat's attack, ``LATENCY_S`` not applied: the short-window onset
+    strength folded at the period (only the frames in ``keep``), its peak near the long-window one, and the
+    point before it where it rises through ``RISE_FRACTION`` of its height."""
+    period = level.period
+    if keep is None:
+        prof = _fold(onset.fine, onset.hop_s, period)
+    else:
+        share = _fold(keep.astype(float), onset.hop_s, period)
+        prof = _fold(np.where(keep, onset.fine, 0.0), onset.hop_s, period) / np.maximum(share, 1e-9)
+    n = len(prof)
+    width = max(2, int(round(min(period / 8, 0.03) / period * n)))
+    pos = _local_peak(prof, level.peak / period * n, width)
+    return _rise_point(prof, pos) / n * period
 
 
 def _in_range(bpm: float) -> bool:
@@ -490,6 +515,16 @@ class _Grid:
     line: _Line
     times: np.ndarray
     shifts: np.ndarray
+    keep: np.ndarray | None = None  # frames of the on-grid segments (None: all)
+
+
+def _keep_mask(n_frames: int, bounds: np.ndarray, inliers: np.ndarray) -> np.ndarray | None:
+    if len(inliers) == 0 or inliers.all() or not inliers.any():
+        return None
+    keep = np.zeros(n_frames, bool)
+    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        keep[a:b] = bool(inliers[k]) if k < len(inliers) else False
+    return keep
 
 
 def _settle(env: np.ndarray, hop_s: float, bpm: float, iterations: int = 4) -> _Grid:
@@ -502,14 +537,12 @@ def _settle(env: np.ndarray, hop_s: float, bpm: float, iterations: int = 4) -> _
             break
         level = _level(env, hop_s, level.bpm / (1.0 + line.c))
     # phase from the on-grid segments only
-    if 0 < line.inliers.sum() < len(line.inliers):
-        keep = np.zeros(len(env), bool)
-        for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-            keep[a:b] = line.inliers[k] if k < len(line.inliers) else False
+    keep = _keep_mask(len(env), bounds, line.inliers)
+    if keep is not None:
         prof = _fold(np.where(keep, env, 0.0), hop_s, level.period)
         share = _fold(keep.astype(float), hop_s, level.period)
         level = _level(env, hop_s, level.bpm, profile=prof / np.maximum(share, 1e-9))
-    return _Grid(level, line, times, shifts)
+    return _Grid(level, line, times, shifts, keep)
 
 
 def _try_rounding(env: np.ndarray, hop_s: float, grid: _Grid, duration: float) -> _Grid | None:
@@ -523,7 +556,7 @@ def _try_rounding(env: np.ndarray, hop_s: float, grid: _Grid, duration: float) -
         if parting > 2 * ROUND_DRIFT_MS / 1000.0:
             continue
         level = _level(env, hop_s, b)
-        times, shifts, weights, _ = _segment_shifts(env, hop_s, level.period, level.profile)
+        times, shifts, weights, bounds = _segment_shifts(env, hop_s, level.period, level.profile)
         line = _robust_line(times, shifts, weights)
         if len(times) < 3:  # too short to measure a drift: only a negligible change is allowed
             if parting <= ROUND_MIN_DRIFT_MS / 1000.0 and level.strength >= 0.98 * grid.level.strength:
@@ -534,7 +567,7 @@ def _try_rounding(env: np.ndarray, hop_s: float, grid: _Grid, duration: float) -
         drift = abs(line.c) * duration
         allowed = min(2 * ROUND_DRIFT_MS / 1000.0, max(ROUND_MIN_DRIFT_MS / 1000.0, 3.0 * line.se_c * duration))
         if drift <= allowed and line.on_grid >= grid.line.on_grid - 0.1:
-            return _Grid(level, line, times, shifts)
+            return _Grid(level, line, times, shifts, _keep_mask(len(env), bounds, line.inliers))
     return None
 
 
@@ -588,21 +621,21 @@ def estimate_tempo(samples: np.ndarray, sample_rate: int, top: int = 3) -> Tempo
     reliable = True
     if z < NOISE_Z:
         # nothing periodic at all: a visible, round fallback beats a random-looking guess
-        guesses = _candidates(onset, best, peaks, ratio, steady, False)
+        guesses = _candidates(onset, best, peaks, ratio, steady, False, grid.keep)
         est = _fallback(f"no steady beat found (silence/noise/free tempo); using fallback {FALLBACK_BPM:g} BPM, "
                         "offset 0: check sync or set --bpm/--offset", details)
         est.candidates += [TempoCandidate(c.bpm, c.offset, min(c.confidence, 0.05)) for c in guesses[:top - 1]]
         return est
-    if ratio < MIN_STRENGTH_RATIO or z < MIN_STRENGTH_Z:
-        reliable = False
-        warnings.append(f"no steady beat found (weak or irregular onsets); best guess {best.bpm:.2f} BPM is "
-                        "unreliable: check sync or set --bpm/--offset")
-    elif steady < MIN_ON_GRID:
+    if steady < MIN_ON_GRID:  # beats are there, but no constant grid holds them
         reliable = False
         warnings.append(f"the tempo seems to change during the song: only {steady:.0%} of it stays on "
                         f"a constant {best.bpm:.2f} BPM grid; check sync or set --bpm/--offset")
+    elif ratio < MIN_STRENGTH_RATIO or z < MIN_STRENGTH_Z:
+        reliable = False
+        warnings.append(f"no steady beat found (weak or irregular onsets); best guess {best.bpm:.2f} BPM is "
+                        "unreliable: check sync or set --bpm/--offset")
 
-    cands = _candidates(onset, best, peaks, ratio, steady, reliable)
+    cands = _candidates(onset, best, peaks, ratio, steady, reliable, grid.keep)
     return TempoEstimate(cands[:top], warnings, reliable, details)
 
 
@@ -649,7 +682,7 @@ def _downbeat_offset(onset: OnsetEnvelope, level: _Level, beat: float) -> float:
     """
     period = level.period
     bar = 4 * period
-    lead = (level.peak - beat) % period  # how long before the onset peak the beat is
+    lead = (level.peak - beat + period / 2) % period - period / 2  # how long before the onset peak the beat is
     prof_low = _fold(onset.low, onset.hop_s, bar, sigma_s=0.01)
     prof_full = _fold(onset.full, onset.hop_s, bar, sigma_s=0.01)
     n = len(prof_low)
@@ -678,7 +711,7 @@ def _downbeat_offset(onset: OnsetEnvelope, level: _Level, beat: float) -> float:
 
 
 def _candidates(onset: OnsetEnvelope, best: _Level, peaks, ratio: float, steady: float,
-                reliable: bool) -> list[TempoCandidate]:
+                reliable: bool, keep: np.ndarray | None = None) -> list[TempoCandidate]:
     """The best grid first, then alternatives: the other octaves, the same tempo half a beat later, other
     tempo families; confidences = reliability x share of (beat strength)^3."""
     env, hop_s = onset.full, onset.hop_s
@@ -690,8 +723,8 @@ def _candidates(onset: OnsetEnvelope, best: _Level, peaks, ratio: float, steady:
             lv = _level(env, hop_s, b)
             alts.append((lv, best.strength * plausible * (0.9 if _in_range(b) else 0.6)))
     # the same tempo with the beats on the current off-beats
-    half = _Level(best.bpm, (best.peak + best.period / 2) % best.period, (best.attack + best.period / 2) % best.period,
-                  best.half_ratio * best.strength, 1.0, best.profile)
+    half = _Level(best.bpm, (best.peak + best.period / 2) % best.period, best.half_ratio * best.strength, 1.0,
+                  best.profile)
     alts.append((half, 0.5 * half.strength))
     for bpm0, _score in peaks[1:4]:
         if any(abs(np.log2(bpm0 / best.bpm) - k) < 0.01 for k in range(-3, 4)):
@@ -702,7 +735,7 @@ def _candidates(onset: OnsetEnvelope, best: _Level, peaks, ratio: float, steady:
             alts.append((lv, lv.strength * 0.8))
     hyps: list[tuple[float, float, float]] = []  # (bpm, offset, score)
     for lv, score in [(best, best.strength)] + sorted(alts, key=lambda x: -x[1]):
-        off = _downbeat_offset(onset, lv, lv.attack - LATENCY_S)
+        off = _downbeat_offset(onset, lv, _attack_time(onset, lv, keep if lv is best else None) - LATENCY_S)
         beat = 60.0 / lv.bpm
         if any(abs(b - lv.bpm) < 1e-6 and min((o - off) % beat, (off - o) % beat) < 0.02 for b, o, _ in hyps):
             continue
