@@ -77,10 +77,13 @@ FAMILY_COMB_SHARE = 0.85
 MIN_STRENGTH_RATIO = 2.5
 MIN_STRENGTH_Z = 8.0
 NOISE_Z = 4.0  # below this beat strength z-score the audio has no beat at all: fallback
-MIN_ON_GRID = 0.5  # fraction (by weight) of segments on the grid
+SEGMENT_BEAT_Z = 6.0  # a segment has a beat of its own when its strength is this many z above unrelated periods
+LOCAL_SEARCH = 0.2  # each segment's own tempo is looked for within this share of the global one
+MIN_ON_GRID = 0.5  # share of the beat material on the constant grid below which the estimate is unreliable
+WARN_ON_GRID = 0.8  # ... below which a warning names the share that is off the grid
 FIRST_ONSET_SHARE = 0.5  # the music has started at the first beat with this share of a typical beat's onset
 FIRST_ONSET_BONUS = 1.0  # (as a share of the spread of the 4 beats' scores)
-SILENCE_RMS = 1e-4  # about -80 dBFS
+SILENCE_PEAK = 1e-5  # -100 dBFS: digital silence (the analysis itself does not depend on the level)
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ class OnsetEnvelope:
     low: np.ndarray  # onset strength of the bass bands (< 150 Hz), long window (downbeat)
     fine: np.ndarray  # onset strength, all bands, short window (where the attacks are)
     hop_s: float
-    rms: float
+    peak: float
 
     @property
     def duration(self) -> float:
@@ -182,17 +185,17 @@ def onset_envelope(samples: np.ndarray, sample_rate: int) -> OnsetEnvelope:
     """Onset strength every ``HOP / ANALYSIS_SR`` seconds (see the module's docstring)."""
     y = _resample(samples, sample_rate)
     hop_s = HOP / ANALYSIS_SR
-    rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if y.size else 0.0
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
     n = 1 + (len(y) - 1) // HOP if len(y) else 0
     if n < 4 * FLUX_LAG or len(y) < N_FFT:
         z = np.zeros(max(n, 0))
-        return OnsetEnvelope(z, z, z, hop_s, rms)
+        return OnsetEnvelope(z, z, z, hop_s, peak)
     diff, centres = _band_flux(y, N_FFT, n)
     full = _detrend(diff.mean(axis=1), hop_s)
     low = _detrend(diff[:, centres < 150.0].mean(axis=1), hop_s)
     del diff
     fine_diff, _ = _band_flux(y, N_FFT_FINE, n)
-    return OnsetEnvelope(full, low, _detrend(fine_diff.mean(axis=1), hop_s), hop_s, rms)
+    return OnsetEnvelope(full, low, _detrend(fine_diff.mean(axis=1), hop_s), hop_s, peak)
 
 
 def _detrend(x: np.ndarray, hop_s: float, window_s: float = 0.5) -> np.ndarray:
@@ -391,29 +394,48 @@ def _control_strength(env: np.ndarray, hop_s: float, bpm: float) -> tuple[float,
     return float(np.mean(vals)), float(np.std(vals) + 1e-12)
 
 
+def _simply_related(other_bpm: float, bpm: float) -> bool:
+    """Whether a period of ``other_bpm`` is a whole number of quarter or third beats of ``bpm``: a rhythm
+    or phrase on the same grid (half time, triplets, a 5-eighths figure ...), not another tempo."""
+    x = 12.0 * bpm / other_bpm  # the other period in twelfths of a beat
+    return abs(x - round(x)) <= max(0.06, 0.004 * x) and round(x) >= 1
+
+
 def _steadiness(env: np.ndarray, hop_s: float, grid: "_Grid", segment_s: float = SEGMENT_S) -> float:
     """Share of the song's beat material that the constant grid explains.
 
-    Each segment's beat strength at its *own* best tempo (within 8 %) is its weight; a segment counts as
-    on the grid when its shift is on the fitted line and folding it at the global period keeps at least
-    60 % of that strength (a segment whose local tempo differs smears out).
+    Each segment's beat strength at its *own* tempo is its weight.  A segment is on the grid when its shift
+    is on the fitted line, folding it at the global period keeps at least 60 % of its strength at its best
+    tempo within ``LOCAL_SEARCH`` (a segment whose tempo has drifted smears out), and, when it has a clear
+    beat of its own (its strongest autocorrelation tempo, anywhere in 50-400 BPM), the global period
+    finds a beat in it too (a section at another tempo leaves nothing at the global period).
     """
     n_seg = max(1, int(round(len(env) * hop_s / segment_s)))
     bounds = np.linspace(0, len(env), n_seg + 1).astype(int)
     if n_seg < 3 or len(grid.times) != n_seg:
         return 1.0
-    bpm = grid.level.bpm
-    search = np.linspace(bpm * 0.92, bpm * 1.08, 97)
+    bpm, period = grid.level.bpm, grid.level.period
+    search = np.linspace(bpm * (1 - LOCAL_SEARCH), bpm * (1 + LOCAL_SEARCH), int(LOCAL_SEARCH * 1200) + 1)
     total = on = 0.0
     for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
         seg = env[a:b]
-        local = float(search[int(np.argmax(_harmonic_energy(seg, hop_s, search)))])
-        prof = _fold(seg, hop_s, 60.0 / local, start=a)
-        own = float(prof.max() - prof.mean())
-        prof = _fold(seg, hop_s, grid.level.period, start=a)
-        kept = float(prof.max() - prof.mean())
+
+        def strength(p: float) -> float:
+            prof = _fold(seg, hop_s, p, start=a)
+            return float(prof.max() - prof.mean())
+
+        controls = [strength(period * r) for r in (0.7071, 0.8909, 1.1225, 1.4142, 0.6180, 1.2599)]  # unrelated
+        c_mean, c_std = float(np.mean(controls)), float(np.std(controls)) + 1e-12
+        kept = strength(period)
+        local = strength(60.0 / float(search[int(np.argmax(_harmonic_energy(seg, hop_s, search)))]))
+        peaks = _coarse_peaks(seg, hop_s, n_peaks=1)
+        other = strength(60.0 / _refine_bpm(seg, hop_s, peaks[0][0], rel=0.02, m=81)) if peaks else 0.0
+        own = max(local, other, kept)
         total += own
-        if grid.line.inliers[k] and kept >= 0.6 * own:
+        # a clear beat at a tempo unrelated to the global one (not x2^k, x3/2, x4/3: those are rhythm changes)
+        lost = bool(peaks) and not _simply_related(peaks[0][0], bpm) and kept < 0.6 * other \
+            and (other - c_mean) / c_std >= SEGMENT_BEAT_Z
+        if grid.line.inliers[k] and kept >= 0.6 * local and not lost:
             on += own
     return on / total if total > 0 else 0.0
 
@@ -588,7 +610,7 @@ def estimate_tempo(samples: np.ndarray, sample_rate: int, top: int = 3) -> Tempo
     env, hop_s = onset.full, onset.hop_s
     duration = onset.duration
     details: dict = {"duration_s": round(duration, 3)}
-    if onset.rms < SILENCE_RMS:
+    if onset.peak < SILENCE_PEAK:
         return _fallback("audio is silent: no beat to follow; using fallback "
                          f"{FALLBACK_BPM:g} BPM, offset 0 (set --bpm/--offset by hand)", details)
     if len(env) < int(3.0 / hop_s) or not np.any(env > 0):
@@ -634,6 +656,9 @@ def estimate_tempo(samples: np.ndarray, sample_rate: int, top: int = 3) -> Tempo
         reliable = False
         warnings.append(f"no steady beat found (weak or irregular onsets); best guess {best.bpm:.2f} BPM is "
                         "unreliable: check sync or set --bpm/--offset")
+    elif steady < WARN_ON_GRID:
+        warnings.append(f"about {1 - steady:.0%} of the song's beats are off a constant {best.bpm:.2f} BPM grid "
+                        "(a tempo change, an edit, or a section in another rhythm): check sync there")
 
     cands = _candidates(onset, best, peaks, ratio, steady, reliable, grid.keep)
     return TempoEstimate(cands[:top], warnings, reliable, details)

@@ -152,3 +152,10 @@ def test_very_short_audio_does_not_crash():
     assert not est.reliable and est.warnings and est.best.bpm == 120.0
     short = synth.drum_track(130.0, 0.1, 5.0, sample_rate=SR)
     assert estimate_tempo(short.samples, SR).best.bpm == pytest.approx(130.0, abs=0.05)
+
+
+def test_second_half_at_another_tempo_is_warned():
+    first = synth.drum_track(120.0, 0.25, 25.0, sample_rate=SR).samples
+    second = synth.drum_track(150.0, 0.25, 25.0, sample_rate=SR).samples
+    est = estimate_tempo(np.concatenate([first, second]), SR)
+    assert est.warnings and "grid" in est.warnings[0]
