@@ -9,10 +9,21 @@ only when
   vocabulary always holds a single-tail row for each column (:data:`ddc_sm.vocab.ESSENTIAL_ROWS`), so a
   hypothesis can always close one hold per step; at the last step only tokens that leave no hold open pass.
 
-Scores are the sum of per-step log-probabilities renormalised over the rows (special tokens removed);
-constrained tokens are masked without renormalising again.  Decoding is incremental (the model's bounded
-key/value cache), so a 1,500-step chart with beam 20 takes seconds on a CPU.  Ties are broken by
-``torch.topk`` on CPU, which is deterministic for the same inputs.
+Two modes share these constraints:
+
+* ``seed=None``: plain beam search for the most likely sequence.  Scores are summed log-probabilities
+  (softmax over the rows, specials removed; constrained tokens masked without renormalising).  With a model
+  that is unsure of the arrows (they are ambiguous) the most likely sequence degenerates into loops such as
+  an endless left-right trill, so this is not what ``make`` uses.
+* ``seed=<int>`` (the default of :meth:`ddc_sm.selection.StepSelector.select`): *stochastic* beam search
+  (Kool, van Hoof & Welling 2019, "Stochastic Beams and Where to Find Them"): Gumbel-top-k over the
+  constrained distribution (softmax of ``logits / temperature`` over the allowed tokens), so the best beam is
+  a sample of a whole valid chart from the model, without loops, with jumps, holds and mines about as often as
+  in human charts.  The noise comes from a ``torch.Generator`` seeded with ``seed``: the same inputs and seed
+  give the same chart.
+
+Decoding is incremental (the model's bounded key/value cache), so a 1,500-step chart with beam 20 takes
+seconds on a CPU.  Ties are broken by ``torch.topk`` on CPU, which is deterministic for the same inputs.
 """
 
 from __future__ import annotations
@@ -37,15 +48,31 @@ class HoldTables:
         return self.allowed[holds] & (self.open_after[holds] <= remaining)
 
 
+def _log1mexp(x: torch.Tensor) -> torch.Tensor:
+    """log(1 - exp(x)) for x <= 0, numerically stable."""
+    return torch.where(x > -0.6931, torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
+
+
+def _truncated_gumbel(parent_g: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+    """Gumbels ``raw`` (B, V) conditioned so that each row's maximum equals ``parent_g`` (B,)."""
+    z = raw.max(dim=1, keepdim=True).values
+    v = parent_g[:, None] - raw + _log1mexp(torch.clamp(raw - z, max=0.0))
+    return parent_g[:, None] - torch.clamp(v, min=0.0) - torch.log1p(torch.exp(-v.abs()))
+
+
 @torch.no_grad()
-def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam_size: int = 20) -> list[int]:
+def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam_size: int = 20, *,
+                seed: int | None = None, temperature: float = 1.0) -> list[int]:
     """Token ids (one per encoded step, rows only) of the best hypothesis.
 
     ``model`` is a :class:`ddc_sm.models.selection.SelectionTransformer` in eval mode, ``memory`` its encoder
-    output (1, N, d) for the chart.
+    output (1, N, d) for the chart.  ``seed=None``: plain beam search; an int: stochastic beam search with
+    that seed (see the module docstring).  ``temperature`` divides the logits (both modes).
     """
     if beam_size < 1:
         raise ValueError("beam_size must be >= 1")
+    if temperature <= 0:
+        raise ValueError("temperature must be > 0")
     n = memory.shape[1]
     if n == 0:
         return []
@@ -54,29 +81,41 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
     diff = torch.tensor([difficulty], dtype=torch.long)
     prev = torch.tensor([START], dtype=torch.long)
     holds = torch.zeros(1, dtype=torch.long)
-    scores = torch.zeros(1)
+    scores = torch.zeros(1)  # log-probability of each hypothesis
+    gumbel = torch.zeros(1)  # its perturbed score (stochastic mode)
+    gen = None if seed is None else torch.Generator().manual_seed(int(seed))
     cache = None
     parents_hist: list[torch.Tensor] = []
     tokens_hist: list[torch.Tensor] = []
     v = len(vocab)
     for pos in range(n):
         logits, cache = model.decode_step(prev, holds, diff, pos, mem_kv, cache)
-        logits = logits.float()
+        logits = logits.float() / temperature
         logits[:, :N_SPECIALS] = float("-inf")
-        logp = torch.log_softmax(logits, dim=-1)
         ok = tables.allowed_for(holds, n - 1 - pos)
         if not bool(ok.any(dim=1).all()):  # only with a vocabulary lacking the essential rows
             ok = ok | (tables.allowed[holds] & ~ok.any(dim=1, keepdim=True))
+        if gen is None:
+            logp = torch.log_softmax(logits, dim=-1)
+        else:  # sample from the model restricted to the allowed tokens
+            logp = torch.log_softmax(logits.masked_fill(~ok, float("-inf")), dim=-1)
         cand = (scores[:, None] + logp).masked_fill(~ok, float("-inf"))
         # a model may give an allowed token probability 0; keep such tokens reachable, ranked last
         cand = torch.where(ok & torch.isinf(cand), torch.full_like(cand, -1e30), cand)
-        flat = cand.reshape(-1)
+        if gen is None:
+            key = cand
+        else:
+            u = torch.rand(cand.shape, generator=gen).clamp_(1e-12, 1.0 - 1e-7)
+            raw = (cand - torch.log(-torch.log(u))).masked_fill(~ok, float("-inf"))
+            key = _truncated_gumbel(gumbel, raw).masked_fill(~ok, float("-inf"))
+        flat = key.reshape(-1)
         k = min(beam_size, int(torch.isfinite(flat).sum()))
         top, idx = torch.topk(flat, k)
         parent = idx // v
         tok = idx % v
         holds = tables.next_mask[holds[parent], tok]
-        scores = top
+        scores = cand.reshape(-1)[idx]
+        gumbel = top
         prev = tok
         cache = model.reorder_cache(cache, parent)
         parents_hist.append(parent)

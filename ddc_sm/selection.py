@@ -25,6 +25,7 @@ GAP_CAP = 30.0
 GAP_CENTRE = math.log(0.25)
 GAP_SCALE = 1.5
 DEFAULT_FRAME_OFFSETS = (-2, -1, 0, 1, 2)
+DEFAULT_TEMPERATURE = 1.0  # of stochastic beam search, when the bundle's config has no "decode" section
 
 
 def gap_features(times: Sequence[float]) -> np.ndarray:
@@ -134,8 +135,13 @@ class StepSelector:
 
     # ------------------------------------------------------------------------------------------ API
     def select(self, raw_feats: np.ndarray, times: Sequence[float], difficulty: str | int,
-               beam_size: int = 20) -> list[str]:
-        """One row per step time (same order), a well-formed chart (holds closed, no special tokens)."""
+               beam_size: int = 20, *, seed: int | None = 0, temperature: float | None = None) -> list[str]:
+        """One row per step time (same order), a well-formed chart (holds closed, no special tokens).
+
+        Stochastic beam search seeded with ``seed`` (and the difficulty): deterministic for the same inputs.
+        ``seed=None`` runs plain (most-likely-sequence) beam search instead, which tends to loop.
+        ``temperature`` defaults to the bundle's ``config["decode"]["temperature"]``.
+        """
         import torch
 
         from .beam_search import beam_search, tokens_to_rows
@@ -143,9 +149,13 @@ class StepSelector:
         t = self._check_times(times)
         if len(t) == 0:
             return []
+        if temperature is None:
+            temperature = float(self.config.get("decode", {}).get("temperature", DEFAULT_TEMPERATURE))
+        diff = difficulty_id(difficulty)
         with torch.no_grad():
-            memory, *_ = self._encode(raw_feats, t, difficulty_id(difficulty))
-            tokens = beam_search(self.model, memory, difficulty_id(difficulty), self.vocab, beam_size)
+            memory, *_ = self._encode(raw_feats, t, diff)
+            tokens = beam_search(self.model, memory, diff, self.vocab, beam_size,
+                                 seed=None if seed is None else int(seed) * 1009 + diff, temperature=temperature)
         return tokens_to_rows(tokens, self.vocab)
 
     def score(self, raw_feats: np.ndarray, times: Sequence[float], rows: Sequence[str],

@@ -45,52 +45,85 @@ def check(rows, n, vocab):
     assert is_valid_sequence(rows), rows
 
 
+SEEDS = [None, 0]  # plain and stochastic beam search
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("beam", [1, 2, 5, 20])
 @pytest.mark.parametrize("n", [1, 2, 7, 40])
-def test_random_model_valid_states(vocab, beam, n):
+def test_random_model_valid_states(vocab, beam, n, seed):
     model = tiny_model(len(vocab))
-    tokens = beam_search(model, encode(model, n), 2, vocab, beam)
+    tokens = beam_search(model, encode(model, n), 2, vocab, beam, seed=seed)
     assert all(t >= N_SPECIALS for t in tokens)
     check(vocab.decode(tokens), n, vocab)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("beam", [1, 3, 20])
-def test_biased_to_hold_heads(vocab, beam):
+def test_biased_to_hold_heads(vocab, beam, seed):
     model = tiny_model(len(vocab), seed=3)
     heads = [vocab.id(r) for r in ("2222", "2000", "0220", "4000")]
     bias_toward(model, heads)
     for n in (1, 2, 3, 5, 30):
-        rows = vocab.decode(beam_search(model, encode(model, n), 0, vocab, beam))
+        rows = vocab.decode(beam_search(model, encode(model, n), 0, vocab, beam, seed=seed))
         check(rows, n, vocab)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("beam", [1, 4, 20])
-def test_biased_to_special_tokens(vocab, beam):
+def test_biased_to_special_tokens(vocab, beam, seed):
     model = tiny_model(len(vocab), seed=4)
     bias_toward(model, [PAD, START, END], amount=50.0)
-    tokens = beam_search(model, encode(model, 25), 4, vocab, beam)
+    tokens = beam_search(model, encode(model, 25), 4, vocab, beam, seed=seed)
     assert all(t >= N_SPECIALS for t in tokens)
     check(vocab.decode(tokens), 25, vocab)
 
 
-def test_biased_to_tails_and_mines(vocab):
+@pytest.mark.parametrize("seed", SEEDS)
+def test_biased_to_tails_and_mines(vocab, seed):
     model = tiny_model(len(vocab), seed=5)
     bias_toward(model, [vocab.id(r) for r in ("3000", "3003", "M000", "0M00")])
-    check(vocab.decode(beam_search(model, encode(model, 30), 1, vocab, 5)), 30, vocab)
+    check(vocab.decode(beam_search(model, encode(model, 30), 1, vocab, 5, seed=seed)), 30, vocab)
 
 
-def test_deterministic(vocab):
+@pytest.mark.parametrize("seed", SEEDS)
+def test_deterministic(vocab, seed):
     model = tiny_model(len(vocab), seed=7)
     mem = encode(model, 50)
-    a = beam_search(model, mem, 3, vocab, 8)
-    b = beam_search(model, mem, 3, vocab, 8)
+    a = beam_search(model, mem, 3, vocab, 8, seed=seed)
+    b = beam_search(model, mem, 3, vocab, 8, seed=seed)
     assert a == b
+
+
+def test_stochastic_seeds_and_temperature(vocab):
+    model = tiny_model(len(vocab), seed=7)
+    mem = encode(model, 60)
+    runs = {s: beam_search(model, mem, 3, vocab, 4, seed=s) for s in (0, 1, 2)}
+    assert len({tuple(r) for r in runs.values()}) > 1  # different seeds, different charts
+    cold = beam_search(model, mem, 3, vocab, 4, seed=0, temperature=0.3)
+    check(vocab.decode(cold), 60, vocab)
+    with pytest.raises(ValueError):
+        beam_search(model, mem, 3, vocab, 4, temperature=0.0)
+
+
+def test_stochastic_beam_samples_the_model(vocab):
+    """Gumbel-top-k with beam 1 at one step is a sample: its frequencies follow the model's softmax."""
+    model = tiny_model(len(vocab), seed=11)
+    with torch.no_grad():
+        model.out.weight.zero_()
+        model.out.bias.fill_(-30.0)
+        model.out.bias[vocab.id("1000")] = 0.0
+        model.out.bias[vocab.id("0100")] = float(torch.log(torch.tensor(3.0)))
+    mem = encode(model, 1)
+    picks = [vocab.row(beam_search(model, mem, 0, vocab, 1, seed=s)[0]) for s in range(400)]
+    share = picks.count("0100") / len(picks)
+    assert 0.65 < share < 0.85  # model says 0.75
 
 
 def test_long_chart_beyond_windows(vocab):
     # far longer than every attention window: decoding runs with a bounded cache
     model = tiny_model(len(vocab), seed=8)
-    rows = tokens_to_rows(beam_search(model, encode(model, 300), 2, vocab, 4), vocab)
+    rows = tokens_to_rows(beam_search(model, encode(model, 300), 2, vocab, 4, seed=0), vocab)
     check(rows, 300, vocab)
 
 

@@ -78,6 +78,14 @@ def test_incremental_matches_full_forward_and_padding(dec_conv):
         assert torch.allclose(padded[:, :t], full, atol=1e-5)
 
 
+def test_fallback_config_matches_shipped_json():
+    import json
+
+    from ddc_sm.train.selection import _FALLBACK_CONFIG, DEFAULT_CONFIG, load_config
+
+    assert json.loads(DEFAULT_CONFIG.read_text()) == _FALLBACK_CONFIG == load_config()
+
+
 def test_gap_features():
     g = gap_features([0.5, 0.75, 1.0, 1.0625])
     assert g.shape == (4, 4) and g.dtype == np.float32
@@ -108,7 +116,10 @@ def test_selector_select_and_score(beam):
     times = np.sort(np.random.default_rng(2).uniform(0.2, 9.5, 60))
     rows = sel.select(raw, times, "Hard", beam_size=beam)
     assert len(rows) == 60 and is_valid_sequence(rows) and all(r in sel.vocab for r in rows)
-    assert sel.select(raw, times, "Hard", beam_size=beam) == rows  # deterministic
+    assert sel.select(raw, times, "Hard", beam_size=beam) == rows  # deterministic (seed 0)
+    plain = sel.select(raw, times, "Hard", beam_size=beam, seed=None)
+    assert len(plain) == 60 and is_valid_sequence(plain)
+    assert sel.select(raw, times, "Hard", beam_size=beam, seed=None) == plain
     assert sel.select(raw, [], "Easy") == []
     human = ["1000", "2000", "0100", "3000", "1111", "0M0M"] * 10
     s = sel.score(raw, times, human, "Hard")
