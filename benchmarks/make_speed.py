@@ -36,7 +36,10 @@ def main() -> int:
 
             track = drum_track(140.0, 0.3, 180.0, seed=1)
             audio = tmp / "synth_140bpm_3min.ogg"
-            soundfile.write(audio, track.samples, track.sample_rate, format="OGG", subtype="VORBIS")
+            # libsndfile's Vorbis encoder can crash on one very long write: write 10 s at a time
+            with soundfile.SoundFile(audio, "w", track.sample_rate, 1, format="OGG", subtype="VORBIS") as f:
+                for i in range(0, len(track.samples), track.sample_rate * 10):
+                    f.write(track.samples[i:i + track.sample_rate * 10])
         import soundfile
 
         duration = soundfile.info(str(audio)).duration
