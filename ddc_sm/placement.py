@@ -24,7 +24,7 @@ from . import DIFFICULTIES
 from .errors import UserError
 from .features import FRAME_RATE, FeatureStats
 
-DEFAULT_SMOOTH = 5
+DEFAULT_SMOOTH = 3
 DEFAULT_MIN_DISTANCE = 3
 DEFAULT_THRESHOLD = 0.25
 
