@@ -79,7 +79,8 @@ def _decode(path: Path) -> tuple[np.ndarray, int, tuple[str, ...]]:
                 y, sr = librosa.load(str(path), sr=None, mono=True)
             return y.astype(np.float32), int(sr), ()
         except Exception:
-            raise AudioError(f"cannot decode audio file {path}: {sf_error}") from None
+            reason = str(sf_error).rsplit("': ", 1)[-1].strip().rstrip(".")  # drop libsndfile's repeat of the path
+            raise AudioError(f"cannot decode {path}: {reason} (corrupt, or not audio)") from None
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, check: bool = True) -> Audio:

@@ -44,7 +44,10 @@ class GeneratedChart:
 
     def note_data(self) -> str:
         sf = import_simfile()
-        return str(sf.notes.NoteData.from_notes(self.notes(), COLUMNS))
+        notes = self.notes()
+        if not notes:  # simfile writes nothing for no notes; StepMania wants at least one measure
+            return "\n".join(["0" * COLUMNS] * 4) + "\n"
+        return str(sf.notes.NoteData.from_notes(notes, COLUMNS))
 
 
 @dataclass

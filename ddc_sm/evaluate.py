@@ -145,7 +145,7 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
 
     from .dataset import iter_songs
     from .feature_cache import cached_features
-    from .generate import _placer, _selector, charts_from_features
+    from .generate import _placer, _selector, charts_from_features, density_bounded_times
     from .grid import EngineTiming
     from .placement import match_f_score
     from .simfile_compat import import_simfile
@@ -172,8 +172,10 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
             report.skipped.append(f"{song.key}: {exc}")
             continue
         diffs = sorted({c.difficulty for c in song.charts}, key=DIFFICULTIES.index)
-        predicted = placer.step_times(pfeats, diffs)
         duration = (pfeats.shape[-1] - 1) / 100.0
+        # placement exactly as `make` does it: the difficulty's threshold, kept within its density range
+        predicted = {d: density_bounded_times(placer, prob, d, duration)
+                     for d, prob in placer.probabilities(pfeats, diffs).items()}
         generated = {}
         if generate:
             sim = sf.open(str(song.simfile_path), strict=False)

@@ -25,6 +25,11 @@ from .meter import estimate_meter, monotone_meters
 from .simfile_compat import import_simfile
 
 SIMFILE_EXTENSIONS = (".sm", ".ssc")
+# Rows per second of audio in the human charts of the split's train songs: 10th and 75th percentile.  A chart
+# whose F-score-optimal threshold gives a density outside this range gets the threshold that brings it to the
+# nearest bound, so a Beginner chart stays sparse and unusual audio still gets a playable chart.
+STEP_DENSITY_RANGE = {"Beginner": (0.69, 1.40), "Easy": (1.40, 2.39), "Medium": (1.99, 3.48),
+                      "Hard": (2.57, 4.05), "Challenge": (3.10, 4.87)}
 SAMPLE_LENGTH_S = 12.0
 MIN_STEPS_WARNING = 8
 
@@ -152,10 +157,14 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     wkey = str(weights_dir) if weights_dir else None
     placer, selector = _placer(wkey), _selector(wkey)
     say("placing steps...")
-    step_times = placer.step_times(placement_feats, difficulties)
+    probabilities = placer.probabilities(placement_feats, difficulties)
     charts = []
     for difficulty in difficulties:
-        beats = snap_times(step_times[difficulty], timing, GRID_RULES[difficulty], end_time=duration - 0.05)
+        prob = probabilities[difficulty]
+        step_times = density_bounded_times(placer, prob, difficulty, duration)
+        frames = np.rint(np.asarray(step_times) * 100).astype(int)
+        beats = snap_times(step_times, timing, GRID_RULES[difficulty], end_time=duration - 0.05,
+                           priority=lambda i: float(prob[frames[i]]))
         times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))] if beats else []
         say(f"selecting steps for {difficulty} ({len(beats)} steps)...")
         rows = selector.select(selection_feats, np.asarray(times), difficulty, beam_size=beam_size) if beats else []
@@ -166,6 +175,29 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     for c in charts:
         c.meter = meters[c.difficulty]
     return charts, warnings
+
+
+def density_bounded_times(placer, prob: np.ndarray, difficulty: str, duration: float) -> np.ndarray:
+    """Peak times at the difficulty's threshold, re-thresholded when the density leaves STEP_DENSITY_RANGE."""
+    times = placer.times_from_probability(prob, difficulty)
+    lo, hi = (rate * duration for rate in STEP_DENSITY_RANGE[difficulty])
+    if lo <= len(times) <= hi:
+        return times
+    target = lo if len(times) < lo else hi
+
+    def count(threshold: float) -> int:
+        return len(placer.times_from_probability(prob, difficulty, threshold=threshold))
+
+    if count(0.0) <= target:  # even every peak is not enough
+        return placer.times_from_probability(prob, difficulty, threshold=0.0)
+    low, high = 0.0, 1.0  # count(low) > target >= count(high)
+    for _ in range(20):
+        mid = (low + high) / 2
+        if count(mid) > target:
+            low = mid
+        else:
+            high = mid
+    return placer.times_from_probability(prob, difficulty, threshold=low if len(times) < lo else high)
 
 
 def _chart_difficulties(path: Path) -> set[str]:

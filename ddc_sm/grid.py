@@ -61,9 +61,7 @@ class EngineTiming:
     engine: object
 
     def beat_at(self, t: np.ndarray) -> np.ndarray:
-        from decimal import Decimal
-
-        return np.array([float(self.engine.beat_at(Decimal(str(float(x))))) for x in np.atleast_1d(t)])
+        return np.array([float(self.engine.beat_at(float(x))) for x in np.atleast_1d(t)])
 
     def time_at(self, beats: np.ndarray) -> np.ndarray:
         from simfile.timing import Beat
