@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +66,29 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int, tuple[str, ...]]:
     return np.concatenate(blocks).mean(axis=1), sr, ()
 
 
-def _decode(path: Path) -> tuple[np.ndarray, int, tuple[str, ...]]:
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence what C decoders (mpg123) print on file descriptor 2 while decoding."""
     try:
-        return _read_soundfile(path)
-    except Exception as sf_error:  # libsndfile could not read it: try audioread (ffmpeg/gstreamer) via librosa
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _decode(path: Path) -> tuple[np.ndarray, int, tuple[str, ...]]:
+    with _quiet_stderr():
+        try:
+            return _read_soundfile(path)
+        except Exception:  # libsndfile could not read it: try audioread (ffmpeg/gstreamer) via librosa
+            pass
         try:
             import warnings
 
@@ -79,8 +99,8 @@ def _decode(path: Path) -> tuple[np.ndarray, int, tuple[str, ...]]:
                 y, sr = librosa.load(str(path), sr=None, mono=True)
             return y.astype(np.float32), int(sr), ()
         except Exception:
-            reason = str(sf_error).rsplit("': ", 1)[-1].strip().rstrip(".")  # drop libsndfile's repeat of the path
-            raise AudioError(f"cannot decode {path}: {reason} (corrupt, or not audio)") from None
+            pass
+    raise AudioError(f"cannot decode {path}: not a readable audio file (corrupt or unsupported encoding)")
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, check: bool = True) -> Audio:
