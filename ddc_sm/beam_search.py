@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import torch
 
-from .vocab import COLUMNS, N_SPECIALS, START, Vocab, is_valid_sequence, repair_rows
+from .vocab import COLUMNS, ESSENTIAL_ROWS, N_SPECIALS, START, Vocab, is_valid_sequence, repair_rows
 
 
 class HoldTables:
@@ -62,12 +62,13 @@ def _truncated_gumbel(parent_g: torch.Tensor, raw: torch.Tensor) -> torch.Tensor
 
 @torch.no_grad()
 def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam_size: int = 20, *,
-                seed: int | None = None, temperature: float = 1.0) -> list[int]:
+                seed: int | None = None, temperature: float = 1.0, banned=()) -> list[int]:
     """Token ids (one per encoded step, rows only) of the best hypothesis.
 
     ``model`` is a :class:`ddc_sm.models.selection.SelectionTransformer` in eval mode, ``memory`` its encoder
     output (1, N, d) for the chart.  ``seed=None``: plain beam search; an int: stochastic beam search with
-    that seed (see the module docstring).  ``temperature`` divides the logits (both modes).
+    that seed (see the module docstring).  ``temperature`` divides the logits (both modes).  ``banned``: token
+    ids never emitted (e.g. mine-only rows); the essential rows cannot be banned.
     """
     if beam_size < 1:
         raise ValueError("beam_size must be >= 1")
@@ -77,6 +78,10 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
     if n == 0:
         return []
     tables = HoldTables(vocab)
+    essential = {vocab.id(r) for r in ESSENTIAL_ROWS if r in vocab}
+    banned = [int(t) for t in banned if int(t) not in essential]
+    if banned:
+        tables.allowed[:, banned] = False
     mem_kv = model.memory_kv(memory)
     diff = torch.tensor([difficulty], dtype=torch.long)
     prev = torch.tensor([START], dtype=torch.long)

@@ -25,7 +25,8 @@ GAP_CAP = 30.0
 GAP_CENTRE = math.log(0.25)
 GAP_SCALE = 1.5
 DEFAULT_FRAME_OFFSETS = (-2, -1, 0, 1, 2)
-DEFAULT_TEMPERATURE = 1.0  # of stochastic beam search, when the bundle's config has no "decode" section
+# Decoding defaults, used where the bundle's config has no "decode" section (or lacks a key).
+DEFAULT_DECODE = {"temperature": 1.0, "mine_only_rows": False}
 
 
 def gap_features(times: Sequence[float]) -> np.ndarray:
@@ -140,7 +141,8 @@ class StepSelector:
 
         Stochastic beam search seeded with ``seed`` (and the difficulty): deterministic for the same inputs.
         ``seed=None`` runs plain (most-likely-sequence) beam search instead, which tends to loop.
-        ``temperature`` defaults to the bundle's ``config["decode"]["temperature"]``.
+        ``temperature`` defaults to the bundle's ``config["decode"]["temperature"]``.  Rows of mines only are
+        not emitted unless ``config["decode"]["mine_only_rows"]`` (a placed step should be stepped on).
         """
         import torch
 
@@ -149,13 +151,16 @@ class StepSelector:
         t = self._check_times(times)
         if len(t) == 0:
             return []
+        decode = {**DEFAULT_DECODE, **self.config.get("decode", {})}
         if temperature is None:
-            temperature = float(self.config.get("decode", {}).get("temperature", DEFAULT_TEMPERATURE))
+            temperature = float(decode["temperature"])
+        banned = [] if decode["mine_only_rows"] else self.vocab.mine_only_tokens()
         diff = difficulty_id(difficulty)
         with torch.no_grad():
             memory, *_ = self._encode(raw_feats, t, diff)
             tokens = beam_search(self.model, memory, diff, self.vocab, beam_size,
-                                 seed=None if seed is None else int(seed) * 1009 + diff, temperature=temperature)
+                                 seed=None if seed is None else int(seed) * 1009 + diff, temperature=temperature,
+                                 banned=banned)
         return tokens_to_rows(tokens, self.vocab)
 
     def score(self, raw_feats: np.ndarray, times: Sequence[float], rows: Sequence[str],

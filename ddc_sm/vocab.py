@@ -329,6 +329,10 @@ class Vocab:
             rows = self.map_rows(rows)
         return [self.index[r] for r in rows]
 
+    def mine_only_tokens(self) -> list[int]:
+        """Ids of rows holding nothing but mines (no note to step on)."""
+        return [self.index[r] for r in self.rows if set(r) <= {"0", "M"}]
+
     # -- tables for constrained decoding
     def transition_table(self):
         """``(next_mask, allowed)``: int arrays of shape (16, V); ``allowed[m, t]`` is True when token t is a row

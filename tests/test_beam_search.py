@@ -154,3 +154,14 @@ def test_beam_one_is_greedy_under_constraints(vocab):
         assert best == tokens[pos]
         prev = torch.tensor([best])
         holds = tables.next_mask[holds, best]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_banned_tokens_never_emitted(vocab, seed):
+    model = tiny_model(len(vocab), seed=12)
+    mines = vocab.mine_only_tokens()
+    assert mines == [vocab.id("M000"), vocab.id("0M00")]
+    bias_toward(model, mines, amount=30.0)
+    tokens = beam_search(model, encode(model, 40), 2, vocab, 5, seed=seed, banned=mines + [vocab.id("1000")])
+    assert not set(tokens) & set(mines)
+    check(vocab.decode(tokens), 40, vocab)  # essential rows (1000) cannot be banned: still valid

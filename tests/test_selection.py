@@ -112,10 +112,13 @@ def test_difficulty_id():
 @pytest.mark.parametrize("beam", [1, 5])
 def test_selector_select_and_score(beam):
     sel = tiny_selector()
+    with torch.no_grad():  # a model that loves mine-only rows: select never emits them by default
+        sel.model.out.bias[sel.vocab.id("M000")] = 30.0
     raw = np.random.default_rng(1).normal(-5, 2, size=(100, 1000)).astype(np.float32)
     times = np.sort(np.random.default_rng(2).uniform(0.2, 9.5, 60))
     rows = sel.select(raw, times, "Hard", beam_size=beam)
     assert len(rows) == 60 and is_valid_sequence(rows) and all(r in sel.vocab for r in rows)
+    assert "M000" not in rows
     assert sel.select(raw, times, "Hard", beam_size=beam) == rows  # deterministic (seed 0)
     plain = sel.select(raw, times, "Hard", beam_size=beam, seed=None)
     assert len(plain) == 60 and is_valid_sequence(plain)

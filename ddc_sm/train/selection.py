@@ -71,7 +71,8 @@ _FALLBACK_CONFIG = {
         "gain_jitter": 0.5
     },
     "decode": {
-        "temperature": 1.0
+        "temperature": 1.0,
+        "mine_only_rows": False
     }
 }
 
