@@ -167,7 +167,8 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
                            priority=lambda i: float(prob[frames[i]]))
         times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))] if beats else []
         say(f"selecting steps for {difficulty} ({len(beats)} steps)...")
-        rows = selector.select(selection_feats, np.asarray(times), difficulty, beam_size=beam_size) if beats else []
+        rows = (selector.select(selection_feats, np.asarray(times), difficulty, beam_size=beam_size, seed=seed)
+                if beats else [])
         if len(beats) < MIN_STEPS_WARNING:
             warnings.append(f"{difficulty}: only {len(beats)} steps found; the audio may be too quiet or sparse")
         charts.append(GeneratedChart(difficulty, estimate_meter(difficulty, times), list(beats), list(rows), times))
