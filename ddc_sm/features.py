@@ -31,12 +31,21 @@ FRAME_RATE = 100.0  # frames per second, both stages
 LOG_FLOOR = 1e-10
 
 
-def _log_mel(y: np.ndarray, sr: int, n_fft: int, hop: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+def _log_mel(y: np.ndarray, sr: int, n_fft: int, hop: int, n_mels: int, fmin: float, fmax: float,
+             chunk_frames: int = 4096) -> np.ndarray:
+    """Log-mel of centred frames (zero padding at the ends), computed in blocks of frames to bound memory."""
     import librosa
 
-    spec = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop, window="hann", center=True, pad_mode="constant")) ** 2
-    mel_basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
-    return np.log(mel_basis @ spec + LOG_FLOOR).astype(np.float32)
+    mel_basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
+    padded = np.pad(np.asarray(y, dtype=np.float32), n_fft // 2)
+    total = 1 + len(y) // hop
+    out = np.empty((n_mels, total), dtype=np.float32)
+    for f0 in range(0, total, chunk_frames):
+        f1 = min(total, f0 + chunk_frames)
+        segment = padded[f0 * hop:(f1 - 1) * hop + n_fft]
+        spec = np.abs(librosa.stft(segment, n_fft=n_fft, hop_length=hop, window="hann", center=False)) ** 2
+        out[:, f0:f1] = np.log(mel_basis @ spec[:, :f1 - f0] + LOG_FLOOR)
+    return out
 
 
 def placement_features(y: np.ndarray) -> np.ndarray:

@@ -210,10 +210,11 @@ class StepPlacer:
         with torch.no_grad():
             x = self._normalised(raw_feats)
             enc = self.model.encode(self.model.pad(x))  # (1, T, P), shared by all difficulties
-            idx = torch.tensor([DIFFICULTIES.index(d) for d in diffs], dtype=torch.long)
-            logits = decode_windowed(self.model, enc.expand(len(diffs), -1, -1), idx, self.window)
-            prob = torch.sigmoid(logits).numpy().astype(np.float32)
-        return {d: prob[i] for i, d in enumerate(diffs)}
+            out = {}
+            for d in diffs:  # one difficulty at a time: the LSTM's memory grows with batch × frames
+                idx = torch.tensor([DIFFICULTIES.index(d)], dtype=torch.long)
+                out[d] = torch.sigmoid(decode_windowed(self.model, enc, idx, self.window))[0].numpy().astype(np.float32)
+        return out
 
     def step_times(self, raw_feats: np.ndarray, difficulties: str | Sequence[str], *,
                    thresholds: dict[str, float] | None = None) -> dict[str, np.ndarray]:
