@@ -50,3 +50,19 @@ def test_collisions_keep_the_step_with_higher_priority():
     prob = {0: 0.2, 1: 0.9}
     beats = snap_times([0.50, 0.52], timing, GRID_RULES["Hard"], priority=prob.get)
     assert beats == [Fraction(1)]
+
+
+def test_click_track_gets_its_bpm_and_its_clicks_land_on_the_grid():
+    from ddc_sm.synth import click_track
+    from ddc_sm.tempo import estimate_tempo
+
+    bpm, first_beat = 137.0, 0.41
+    track = click_track(bpm, first_beat, 30.0, sample_rate=22050, noise_db=-25.0)
+    best = estimate_tempo(track.samples, track.sample_rate).best
+    assert abs(best.bpm - bpm) <= 0.05
+    timing = ConstantTiming(best.bpm, best.offset)
+    clicks = track.beat_times()
+    beats = snap_times(clicks, timing, FULL_GRID)
+    assert len(beats) == len(clicks)  # every click kept (beat 0 is at or before the first click)
+    assert all(b.denominator == 1 for b in beats)  # each click is on a whole beat
+    assert np.max(np.abs(timing.time_at(np.array([float(b) for b in beats])) - clicks)) < 0.005
