@@ -27,6 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Optional
 
+from .difficulty import DIFFICULTY_NAMES, OLD_DIFFICULTY_NAMES, canonical_difficulty
 from .errors import UserError
 
 SIMFILE_EXTENSIONS = (".sm", ".ssc")
@@ -56,15 +57,6 @@ STEPS_TYPE_COLUMNS = {
     "kickbox-human": 4, "kickbox-quadarm": 4, "kickbox-insect": 6, "kickbox-arachnid": 8,
 }
 ROUTINE_STEPS_TYPES = ("dance-routine", "pump-routine")
-
-DIFFICULTY_NAMES = ("Beginner", "Easy", "Medium", "Hard", "Challenge", "Edit")
-# names older simfiles use; StepMania still reads them (OldStyleStringToDifficulty)
-OLD_DIFFICULTY_NAMES = {
-    "basic": "Easy", "light": "Easy",
-    "another": "Medium", "trick": "Medium", "standard": "Medium", "difficult": "Medium",
-    "ssr": "Hard", "maniac": "Hard", "heavy": "Hard",
-    "smaniac": "Challenge", "expert": "Challenge", "oni": "Challenge",
-}
 
 NOTE_CHARS = set("01234MKLFA")
 HEAD_CHARS = {"2": "hold", "4": "roll"}
@@ -153,15 +145,6 @@ def _float_or_none(text) -> Optional[float]:
     except (TypeError, ValueError):
         return None
     return value if value == value and abs(value) != float("inf") else None
-
-
-def canonical_difficulty(name: str) -> Optional[str]:
-    """StepMania's reading of a difficulty name (any case, old names too); None when it does not know it."""
-    key = (name or "").strip().lower()
-    for canon in DIFFICULTY_NAMES:
-        if canon.lower() == key:
-            return canon
-    return OLD_DIFFICULTY_NAMES.get(key)
 
 
 class RawNote:

@@ -9,6 +9,7 @@ tail, ``M`` mine (lifts become taps, fakes and keysounds become empty).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -18,21 +19,12 @@ import numpy as np
 
 from . import DIFFICULTIES
 from .audio import AUDIO_EXTENSIONS
+from .difficulty import canonical_difficulty
 from .simfile_compat import import_simfile
 
 STEPS_TYPE = "dance-single"
 COLUMNS = 4
 _ROW_CHARS = {"0": "0", "1": "1", "2": "2", "3": "3", "4": "4", "M": "M", "L": "1", "F": "0", "K": "0"}
-
-
-def canonical_difficulty(name: str) -> str | None:
-    """'hard' -> 'Hard', 'expert' -> 'Challenge' ... ; None for Edit or unknown names."""
-    key = (name or "").strip().lower()
-    aliases = {"beginner": "Beginner", "easy": "Easy", "basic": "Easy", "light": "Easy",
-               "medium": "Medium", "another": "Medium", "standard": "Medium", "trick": "Medium",
-               "hard": "Hard", "heavy": "Hard", "maniac": "Hard", "ssr": "Hard",
-               "challenge": "Challenge", "expert": "Challenge", "smaniac": "Challenge", "oni": "Challenge"}
-    return aliases.get(key)
 
 
 @dataclass
@@ -87,21 +79,33 @@ def find_song_dirs(roots: list[str | os.PathLike] | str | os.PathLike) -> list[P
     return sorted(found)
 
 
-def resolve_music(song_dir: Path, sim) -> Path | None:
-    """The song's audio the way StepMania finds it (#MUSIC, case-insensitive, else any audio file)."""
-    sf = import_simfile()
+def music_tag(simfile_path: Path) -> str:
+    """The #MUSIC value of a simfile, read cheaply ('' when absent or unreadable)."""
     try:
-        music = sf.dir.SimfileDirectory(str(song_dir)).assets().music
-        if music:
-            return Path(music)
-    except Exception:
-        pass
-    name = (sim.get("MUSIC") or "").strip()
-    if name:
-        for candidate in song_dir.iterdir():
-            if candidate.name.lower() == name.lower():
-                return candidate
-    audio = sorted(p for p in song_dir.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS)
+        text = Path(simfile_path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    m = re.search(r"#MUSIC:([^;]*);", text, flags=re.IGNORECASE)
+    return m.group(1).strip() if m else ""
+
+
+def resolve_music(song_dir: str | os.PathLike, music_name: str | None = None) -> Path | None:
+    """The audio StepMania plays for a song folder (see :func:`ddc_sm.check.resolve_music`), else any audio file.
+
+    ``music_name`` is the #MUSIC value; when None it is read from the folder's simfile (.ssc first).
+    """
+    from .check import resolve_music as stepmania_music
+
+    song_dir = Path(song_dir)
+    entries = sorted(p for p in song_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    if music_name is None:
+        simfiles = sorted((p for p in entries if p.suffix.lower() in (".ssc", ".sm")),
+                          key=lambda p: p.suffix.lower() != ".ssc")
+        music_name = music_tag(simfiles[0]) if simfiles else ""
+    found, _how = stepmania_music(song_dir, music_name)
+    if found is not None:
+        return found
+    audio = [p for p in entries if p.suffix.lower() in AUDIO_EXTENSIONS]  # FLAC too: make converts it
     return audio[0] if audio else None
 
 
@@ -161,7 +165,7 @@ def load_song(song_dir: str | os.PathLike, *, with_charts: bool = True) -> SongD
     except ValueError:
         offset = 0.0
     constant = len(bpms) == 1 and not any(_has_entries(sim.get(k)) for k in ("STOPS", "DELAYS", "WARPS"))
-    song = SongData(song_dir=song_dir, simfile_path=path, audio_path=resolve_music(song_dir, sim),
+    song = SongData(song_dir=song_dir, simfile_path=path, audio_path=resolve_music(song_dir, sim.get("MUSIC") or ""),
                     title=sim.title or song_dir.name, artist=sim.artist or "", offset=offset, bpms=bpms,
                     constant_tempo=constant)
     if not with_charts:
@@ -170,7 +174,7 @@ def load_song(song_dir: str | os.PathLike, *, with_charts: bool = True) -> SongD
         if (chart.stepstype or "").strip() != STEPS_TYPE:
             continue
         difficulty = canonical_difficulty(chart.difficulty)
-        if difficulty is None:
+        if difficulty not in DIFFICULTIES:  # Edit or unknown
             continue
         # per-chart timing (.ssc) that differs from the song's makes the song's tempo non-constant
         if any(_has_entries(chart.get(k)) for k in ("BPMS", "STOPS", "DELAYS", "WARPS")) and (

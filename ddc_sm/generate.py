@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -48,34 +47,16 @@ class MakeResult:
 
 
 def find_song_audio(song_dir: str | os.PathLike) -> Path | None:
-    """The audio StepMania would play for a song folder: its simfile's #MUSIC, else the only/first audio file."""
-    song_dir = Path(song_dir)
-    simfiles = sorted(p for p in song_dir.iterdir() if p.suffix.lower() in SIMFILE_EXTENSIONS and p.is_file())
-    if simfiles:
-        sf = import_simfile()
-        try:
-            music = sf.dir.SimfileDirectory(str(song_dir)).assets().music
-            if music:
-                return Path(music)
-        except Exception:
-            pass
-    audio = sorted(p for p in song_dir.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()
-                   and not p.name.startswith("."))
-    return audio[0] if audio else None
+    """The audio StepMania would play for a song folder: its simfile's #MUSIC, else the first audio file."""
+    from .dataset import resolve_music
 
-
-def _music_of(simfile_path: Path) -> str:
-    """The #MUSIC value of a simfile, read cheaply ('' when absent or unreadable)."""
-    try:
-        text = simfile_path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    m = re.search(r"#MUSIC:([^;]*);", text, flags=re.IGNORECASE)
-    return m.group(1).strip() if m else ""
+    return resolve_music(song_dir)
 
 
 def existing_simfiles(audio_path: str | os.PathLike) -> list[Path]:
     """The .sm/.ssc files in the audio's folder that belong to this audio (same stem or #MUSIC naming it)."""
+    from .dataset import music_tag
+
     audio_path = Path(audio_path)
     folder = audio_path.parent
     if not folder.is_dir():
@@ -85,7 +66,7 @@ def existing_simfiles(audio_path: str | os.PathLike) -> list[Path]:
     for p in sorted(folder.iterdir()):
         if p.suffix.lower() not in SIMFILE_EXTENSIONS or not p.is_file():
             continue
-        music = _music_of(p)
+        music = music_tag(p)
         names_this_audio = p.stem.lower() == audio_path.stem.lower() or music.lower() == audio_path.name.lower()
         music_unresolved = not music or not any(a.name.lower() == music.lower() for a in audio_files)
         if names_this_audio or (music_unresolved and len(audio_files) == 1):
@@ -201,16 +182,17 @@ def density_bounded_times(placer, prob: np.ndarray, difficulty: str, duration: f
     return placer.times_from_probability(prob, difficulty, threshold=low if len(times) < lo else high)
 
 
-def _chart_difficulties(path: Path) -> set[str]:
-    from .dataset import canonical_difficulty
+def chart_difficulties(path: Path) -> set[str]:
+    """The standard difficulties of the dance-single charts in a simfile (UserError when it is unreadable)."""
+    from .difficulty import canonical_difficulty
 
     sf = import_simfile()
     try:
         sim = sf.open(str(path), strict=False)
     except Exception as exc:
-        raise UserError(f"cannot read existing chart {path}: {exc}") from exc
-    return {canonical_difficulty(c.difficulty) for c in sim.charts
-            if (c.stepstype or "").strip() == "dance-single"} - {None}
+        raise UserError(f"cannot read existing chart {path.name}: {exc}") from exc
+    return {canonical_difficulty(c.difficulty or "") for c in sim.charts
+            if (c.stepstype or "").strip().lower() == "dance-single"} & set(DIFFICULTIES)
 
 
 def _engine_timing(path: Path) -> EngineTiming:
@@ -243,7 +225,7 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
                                "(use --force to replace it or --add to add missing difficulties)")
     targets: dict[Path, list[str]] = {}  # file -> difficulties to write into it
     if add and existing:
-        present = {p: _chart_difficulties(p) for p in existing}
+        present = {p: chart_difficulties(p) for p in existing}
         for p in existing:
             missing = [d for d in difficulties if d not in present[p]]
             if missing:

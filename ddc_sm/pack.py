@@ -62,23 +62,9 @@ def find_song_dirs(pack_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: str(p).lower())
 
 
-def _present_difficulties(path: Path) -> set[str]:
-    """Canonical difficulties of the dance-single charts in a simfile (raises UserError when unreadable)."""
-    from .check import canonical_difficulty
-    from .simfile_compat import import_simfile
-
-    sf = import_simfile()
-    try:
-        sim = sf.open(str(path), strict=False)
-    except Exception as exc:
-        raise UserError(f"cannot read existing chart {path.name}: {exc}") from exc
-    return {canonical_difficulty(c.difficulty or "") for c in sim.charts
-            if (c.stepstype or "").strip() == "dance-single"} - {None}
-
-
 def plan_song(song_dir: Path, difficulties: list[str], add: bool) -> SongJob | SongOutcome:
     """What to do for one song folder: a job, or an outcome at once (skipped, done, failed)."""
-    from .generate import existing_simfiles, find_song_audio
+    from .generate import chart_difficulties, existing_simfiles, find_song_audio
 
     try:
         audio = find_song_audio(song_dir)
@@ -95,7 +81,7 @@ def plan_song(song_dir: Path, difficulties: list[str], add: bool) -> SongJob | S
             return SongJob(song_dir, audio, "new", difficulties)
         if not add:
             return SongOutcome(song_dir, "skipped", message=f"has a chart ({', '.join(p.name for p in existing)})")
-        if all(set(difficulties) <= _present_difficulties(p) for p in existing):
+        if all(set(difficulties) <= chart_difficulties(p) for p in existing):
             return SongOutcome(song_dir, "done", message="has every asked difficulty")
         return SongJob(song_dir, audio, "add", difficulties)
     except UserError as exc:
