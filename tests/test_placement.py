@@ -1,7 +1,6 @@
 """Stage 1: the C-LSTM's shapes, the StepPlacer, peak picking, the F-score and a training smoke test."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np

@@ -134,7 +134,7 @@ def test_selector_select_and_score(beam):
 
 
 def test_bundle_round_trip(tmp_path):
-    from ddc_sm.weights import load_bundle, save_bundle
+    from ddc_sm.weights import save_bundle
 
     sel = tiny_selector()
     save_bundle(tmp_path / "selection.pt", "selection", TINY, sel.model.state_dict(), sel.stats.to_dict(),
