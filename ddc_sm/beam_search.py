@@ -9,6 +9,10 @@ only when
   vocabulary always holds a single-tail row for each column (:data:`ddc_sm.vocab.ESSENTIAL_ROWS`), so a
   hypothesis can always close one hold per step; at the last step only tokens that leave no hold open pass.
 
+With ``no_crossovers`` a hypothesis also never completes a crossover pattern (see
+:func:`ddc_sm.chart_stats.crossover_patterns`): after single steps on Left then Up/Down, a single step on Right
+is not allowed (and mirrored); used for the easier difficulties, whose players should not have to cross over.
+
 Two modes share these constraints:
 
 * ``seed=None``: plain beam search for the most likely sequence.  Scores are summed log-probabilities
@@ -42,10 +46,41 @@ class HoldTables:
         self.allowed = torch.from_numpy(allowed)
         pop = torch.tensor([bin(m).count("1") for m in range(1 << COLUMNS)])
         self.open_after = pop[self.next_mask]  # (16, V)
+        # the one column a token steps on (tap / hold head / roll head), -1 for none, -2 for a jump
+        cols = []
+        for token in range(len(vocab)):
+            row = vocab.row(token) if token >= N_SPECIALS else ""
+            hit = [i for i, c in enumerate(row) if c in "124"]
+            cols.append(hit[0] if len(hit) == 1 else (-1 if not hit else -2))
+        self.step_column = torch.tensor(cols)
 
     def allowed_for(self, holds: torch.Tensor, remaining: int) -> torch.Tensor:
         """(B, V) bool: tokens each hypothesis may emit with ``remaining`` steps after this one."""
         return self.allowed[holds] & (self.open_after[holds] <= remaining)
+
+
+class FootState:
+    """Last two single-panel steps of each hypothesis (4 = none), to forbid crossover patterns."""
+
+    NONE = 4
+
+    def __init__(self, tables: HoldTables):
+        self.col = tables.step_column
+        self.a = torch.full((1,), self.NONE, dtype=torch.long)
+        self.b = torch.full((1,), self.NONE, dtype=torch.long)
+
+    def crossing(self) -> torch.Tensor:
+        """(B, V) bool: tokens that would complete Left-(Up|Down)-Right or Right-(Up|Down)-Left."""
+        col = self.col[None, :]
+        middle = (self.b == 1) | (self.b == 2)
+        return middle[:, None] & ((col == 0) | (col == 3)) & (self.a[:, None] == 3 - col)
+
+    def advance(self, parent: torch.Tensor, tok: torch.Tensor) -> None:
+        a, b = self.a[parent], self.b[parent]
+        col = self.col[tok]
+        single, jump = col >= 0, col == -2
+        self.a = torch.where(single, b, torch.where(jump, torch.full_like(a, self.NONE), a))
+        self.b = torch.where(single, col, torch.where(jump, torch.full_like(b, self.NONE), b))
 
 
 def _log1mexp(x: torch.Tensor) -> torch.Tensor:
@@ -62,13 +97,14 @@ def _truncated_gumbel(parent_g: torch.Tensor, raw: torch.Tensor) -> torch.Tensor
 
 @torch.no_grad()
 def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam_size: int = 20, *,
-                seed: int | None = None, temperature: float = 1.0, banned=()) -> list[int]:
+                seed: int | None = None, temperature: float = 1.0, banned=(), no_crossovers: bool = False) -> list[int]:
     """Token ids (one per encoded step, rows only) of the best hypothesis.
 
     ``model`` is a :class:`ddc_sm.models.selection.SelectionTransformer` in eval mode, ``memory`` its encoder
     output (1, N, d) for the chart.  ``seed=None``: plain beam search; an int: stochastic beam search with
     that seed (see the module docstring).  ``temperature`` divides the logits (both modes).  ``banned``: token
-    ids never emitted (e.g. mine-only rows); the essential rows cannot be banned.
+    ids never emitted (e.g. mine-only rows); the essential rows cannot be banned.  ``no_crossovers``: never
+    complete a crossover pattern (see the module docstring).
     """
     if beam_size < 1:
         raise ValueError("beam_size must be >= 1")
@@ -89,6 +125,7 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
     scores = torch.zeros(1)  # log-probability of each hypothesis
     gumbel = torch.zeros(1)  # its perturbed score (stochastic mode)
     gen = None if seed is None else torch.Generator().manual_seed(int(seed))
+    feet = FootState(tables) if no_crossovers else None
     cache = None
     parents_hist: list[torch.Tensor] = []
     tokens_hist: list[torch.Tensor] = []
@@ -100,6 +137,9 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
         ok = tables.allowed_for(holds, n - 1 - pos)
         if not bool(ok.any(dim=1).all()):  # only with a vocabulary lacking the essential rows
             ok = ok | (tables.allowed[holds] & ~ok.any(dim=1, keepdim=True))
+        if feet is not None:
+            uncrossed = ok & ~feet.crossing()
+            ok = torch.where(uncrossed.any(dim=1, keepdim=True), uncrossed, ok)
         if gen is None:
             logp = torch.log_softmax(logits, dim=-1)
         else:  # sample from the model restricted to the allowed tokens
@@ -123,6 +163,8 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
         gumbel = top
         prev = tok
         cache = model.reorder_cache(cache, parent)
+        if feet is not None:
+            feet.advance(parent, tok)
         parents_hist.append(parent)
         tokens_hist.append(tok)
     # backtrack the best hypothesis (topk is sorted: index 0 is best)

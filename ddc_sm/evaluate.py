@@ -115,27 +115,30 @@ class EvalReport:
 
 
 def trained_songs(weights_dir=None) -> tuple[dict[str, str], str]:
-    """Song key → part for the songs behind the weights, and where that came from."""
+    """Song key → split part ('train', 'valid', 'test') for the weights, and where that came from.
+
+    The shipped weights are described by the split file; any weights also carry their own record of the songs
+    they trained and validated on, which takes precedence.
+    """
     from .splits import SPLIT_FILE, load_split
     from .weights import load_bundle
 
     parts: dict[str, str] = {}
-    source = ""
+    sources = []
+    if weights_dir is None:
+        split = load_split()
+        parts = {k: p for p in ("train", "valid", "test") for k in split[p]}
+        sources.append(SPLIT_FILE.name)
     for kind in ("placement", "selection"):
         try:
             extra = load_bundle(kind, weights_dir).get("extra", {})
         except Exception:
             continue
-        for part in ("train", "valid"):
-            for key in extra.get(f"{part}_songs", []) or []:
-                parts.setdefault(key, part)
-        if parts:
-            source = f"the {kind} model's training record"
-    if not parts and weights_dir is None:
-        split = load_split()
-        parts = {k: p for p in ("train", "valid", "test") for k in split[p]}
-        source = str(SPLIT_FILE.name)
-    return parts, source
+        recorded = {k: part for part in ("valid", "train") for k in extra.get(f"{part}_songs", []) or []}
+        if recorded:
+            parts.update(recorded)
+            sources.append(f"the {kind} model's training record")
+    return parts, " and ".join(sources)
 
 
 def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool = True,

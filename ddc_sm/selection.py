@@ -27,6 +27,7 @@ GAP_SCALE = 1.5
 DEFAULT_FRAME_OFFSETS = (-2, -1, 0, 1, 2)
 # Decoding defaults, used where the bundle's config has no "decode" section (or lacks a key).
 DEFAULT_DECODE = {"temperature": 1.0, "mine_only_rows": False}
+NO_CROSSOVER_DIFFICULTIES = (0, 1, 2)  # Beginner, Easy, Medium: charts never ask these players to cross over
 
 
 def gap_features(times: Sequence[float]) -> np.ndarray:
@@ -143,6 +144,7 @@ class StepSelector:
         ``seed=None`` runs plain (most-likely-sequence) beam search instead, which tends to loop.
         ``temperature`` defaults to the bundle's ``config["decode"]["temperature"]``.  Rows of mines only are
         not emitted unless ``config["decode"]["mine_only_rows"]`` (a placed step should be stepped on).
+        Beginner, Easy and Medium charts never ask for a crossover.
         """
         import torch
 
@@ -160,7 +162,7 @@ class StepSelector:
             memory, *_ = self._encode(raw_feats, t, diff)
             tokens = beam_search(self.model, memory, diff, self.vocab, beam_size,
                                  seed=None if seed is None else int(seed) * 1009 + diff, temperature=temperature,
-                                 banned=banned)
+                                 banned=banned, no_crossovers=diff in NO_CROSSOVER_DIFFICULTIES)
         return tokens_to_rows(tokens, self.vocab)
 
     def score(self, raw_feats: np.ndarray, times: Sequence[float], rows: Sequence[str],

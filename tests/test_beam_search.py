@@ -165,3 +165,19 @@ def test_banned_tokens_never_emitted(vocab, seed):
     tokens = beam_search(model, encode(model, 40), 2, vocab, 5, seed=seed, banned=mines + [vocab.id("1000")])
     assert not set(tokens) & set(mines)
     check(vocab.decode(tokens), 40, vocab)  # essential rows (1000) cannot be banned: still valid
+
+
+def test_no_crossovers_forbids_left_middle_right_patterns():
+    from ddc_sm.chart_stats import crossover_patterns
+
+    vocab = Vocab(["1000", "0100", "0010", "0001", "1001", "2000", "3000", "0003", "0002"])
+    for seed in range(5):
+        model = tiny_model(len(vocab), seed=seed)
+        memory = encode(model, 120, seed=seed)
+        free = tokens_to_rows(beam_search(model, memory, 0, vocab, 4, seed=seed), vocab)
+        safe = tokens_to_rows(beam_search(model, memory, 0, vocab, 4, seed=seed, no_crossovers=True), vocab)
+        assert len(safe) == memory.shape[1] and is_valid_sequence(safe)
+        assert crossover_patterns(safe) == 0
+        if crossover_patterns(free):
+            return
+    pytest.fail("the unconstrained search never produced a crossover, so the test shows nothing")
