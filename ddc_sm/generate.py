@@ -222,7 +222,8 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
     existing = existing_simfiles(audio_path)
     if existing and not force and not add:
         names = ", ".join(p.name for p in existing)
-        raise ChartExistsError(f"{names} already exists beside {audio_path.name}; nothing written "
+        verb = "exists" if len(existing) == 1 else "exist"
+        raise ChartExistsError(f"{names} already {verb} beside {audio_path.name}; nothing written "
                                "(use --force to replace it or --add to add missing difficulties)")
     targets: dict[Path, list[str]] = {}  # file -> difficulties to write into it
     if add and existing:
@@ -245,7 +246,8 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
             targets[same_kind[0] if same_kind else audio_path.with_suffix(f".{kind}")] = list(difficulties)
         clash = [p for p in targets if p.exists() and not force]
         if clash:
-            raise ChartExistsError(f"{', '.join(str(p) for p in clash)} already exists; nothing written (use --force to replace it)")
+            raise ChartExistsError(f"{', '.join(str(p) for p in clash)} already "
+                                   f"{'exists' if len(clash) == 1 else 'exist'}; nothing written (use --force to replace it)")
         shadow = [p for p in existing if p not in targets]
         if shadow:
             result.warnings.append(f"{', '.join(p.name for p in shadow)} also in the folder: StepMania may load it instead")
