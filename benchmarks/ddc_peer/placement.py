@@ -328,28 +328,18 @@ class DDCPeerPlacer:
 # quick measurement
 # --------------------------------------------------------------------------------------------------
 def match_count(pred: np.ndarray, true: np.ndarray, tolerance: float = 0.02) -> int:
-    """Size of a maximum one-to-one matching of predicted and true times within ``tolerance`` seconds
-    (greedy over sorted times, which is optimal on a line)."""
-    pred, true = np.sort(np.asarray(pred, float)), np.sort(np.asarray(true, float))
-    i = j = hits = 0
-    eps = 1e-9
-    while i < len(pred) and j < len(true):
-        if pred[i] < true[j] - tolerance - eps:
-            i += 1
-        elif true[j] < pred[i] - tolerance - eps:
-            j += 1
-        else:
-            hits += 1
-            i += 1
-            j += 1
-    return hits
+    """Size of a maximum one-to-one matching within ``tolerance`` seconds (ddc_sm's own matching)."""
+    from ddc_sm.placement import match_count as ddc_sm_match_count
+
+    return ddc_sm_match_count(pred, true, tol=tolerance)
 
 
 def prf(hits: int, n_pred: int, n_true: int) -> tuple[float, float, float]:
-    p = hits / n_pred if n_pred else 0.0
-    r = hits / n_true if n_true else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return p, r, f
+    """Precision, recall, F from match counts (ddc_sm's FScore)."""
+    from ddc_sm.placement import FScore
+
+    score = FScore(hits, n_pred - hits, n_true - hits)
+    return score.precision, score.recall, score.f
 
 
 def evaluate(root, split: str = "all", tolerance: float = 0.02, peer_dir=None, thresholds=None,
