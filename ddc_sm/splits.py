@@ -44,3 +44,15 @@ def make_split(song_keys: list[str], valid_share: float = 0.1, test_share: float
         out["valid"] += keys[n_test:n_test + n_valid]
         out["train"] += keys[n_test + n_valid:]
     return {part: sorted(v) for part, v in out.items()}
+
+
+def training_part(song_key: str, split: dict[str, list[str]] | None, valid_share: float = 0.1, seed: int = 0) -> str:
+    """Where training puts a song: its part in ``split``, else 'valid' for a seeded-hash share, else 'train'.
+
+    Both training commands use this, so a song outside the split file lands in the same part for both models.
+    """
+    part = part_of(song_key, split) if split is not None else None
+    if part is not None:
+        return part
+    h = int(hashlib.sha1(f"{seed}:{song_key}".encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "valid" if h < valid_share else "train"

@@ -32,7 +32,6 @@ distance, the inference window and a threshold per difficulty are chosen to maxi
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
 import os
@@ -84,16 +83,11 @@ class SongExample:
         return self.feats.shape[1]
 
 
-def _hash_valid(key: str, share: float, seed: int) -> bool:
-    h = int(hashlib.sha1(f"{seed}:{key}".encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return h < share
-
-
 def collect_songs(pack_dirs, config: dict, split_path=None):
     """Read the packs; returns (train, valid, skipped) lists of (SongData, raw features)."""
     from ..dataset import iter_songs
     from ..feature_cache import cached_features
-    from ..splits import load_split, part_of
+    from ..splits import load_split, training_part
 
     try:
         split = load_split(split_path)
@@ -103,9 +97,7 @@ def collect_songs(pack_dirs, config: dict, split_path=None):
     for song in iter_songs([str(p) for p in pack_dirs]):
         if not song.charts:
             continue
-        part = part_of(song.key, split)
-        if part is None:
-            part = "valid" if _hash_valid(song.key, float(config.get("valid_share", 0.1)), int(config.get("seed", 0))) else "train"
+        part = training_part(song.key, split, float(config.get("valid_share", 0.1)), int(config.get("seed", 0)))
         if part == "test":
             skipped.append((song.key, "test split"))
             continue

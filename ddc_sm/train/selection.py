@@ -20,7 +20,6 @@ and a summary (songs of each part, command, validation scores, trivial baselines
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
 import os
@@ -125,17 +124,10 @@ class ChartSample:
 
 def assign_parts(keys: list[str], valid_share: float, seed: int) -> dict[str, str]:
     """Song key -> 'train' / 'valid' / 'test' (shared split first, else a seeded hash)."""
-    from ..splits import load_split, part_of
+    from ..splits import load_split, training_part
 
     split = load_split()
-    out = {}
-    for key in keys:
-        part = part_of(key, split)
-        if part is None:
-            h = int(hashlib.sha1(f"{seed}:{key}".encode("utf-8")).hexdigest(), 16) / float(1 << 160)
-            part = "valid" if h < valid_share else "train"
-        out[key] = part
-    return out
+    return {key: training_part(key, split, valid_share, seed) for key in keys}
 
 
 def compact_features(norm: np.ndarray, times_list: list[np.ndarray], margin: int) -> SongFeatures:
