@@ -63,7 +63,7 @@ def test_make_refuses_to_overwrite_and_force_replaces(song):
     before = sm.read_text(encoding="utf-8")
     code, out, err = run_cli("make", song, "-d", "easy")
     assert code != 0
-    assert "already exists" in err and "Traceback" not in err
+    assert "already exist" in err and "Traceback" not in err
     assert sm.read_text(encoding="utf-8") == before
     assert make_in_process(song, "-d", "easy", "--force") == 0
     assert "// my edits" not in sm.read_text(encoding="utf-8")
