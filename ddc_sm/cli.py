@@ -67,7 +67,7 @@ def make(
     weights: Optional[Path] = typer.Option(None, "--weights", help="Folder with placement.pt and selection.pt (default: shipped weights)."),
     beam: int = typer.Option(20, "--beam", min=1, help="Beam width of step selection."),
     seed: int = typer.Option(0, "--seed", help="Random seed (output is deterministic for a given seed)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but warnings and errors."),
 ) -> None:
     """Write SONG.sm and SONG.ssc beside each audio file."""
     from .generate import make_charts
@@ -87,7 +87,10 @@ def make(
             _err(f"error: {exc}")
             failed += 1
             continue
-        if not quiet:
+        if quiet:  # progress is silenced, warnings (unclear tempo, undecodable tail...) are not
+            for warning in result.warnings:
+                _err(f"warning: {warning}")
+        else:
             for written in result.written:
                 typer.echo(str(written))
     if failed:
