@@ -177,21 +177,18 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
         diffs = sorted({c.difficulty for c in song.charts}, key=DIFFICULTIES.index)
         duration = (pfeats.shape[-1] - 1) / 100.0
         # placement exactly as `make` does it: the difficulty's threshold, kept within its density range
-        predicted = {d: density_bounded_times(placer, prob, d, duration)
-                     for d, prob in placer.probabilities(pfeats, diffs).items()}
+        probabilities = placer.probabilities(pfeats, diffs)
+        predicted = {d: density_bounded_times(placer, prob, d, duration) for d, prob in probabilities.items()}
         generated = {}
         if generate:
-            sim = sf.open(str(song.simfile_path), strict=False)
-            for chart in song.charts:
-                if chart.difficulty in generated:
-                    continue
-                try:
-                    timing = EngineTiming(sf.timing.engine.TimingEngine(sf.timing.TimingData(sim)))
-                    (gen,), _ = charts_from_features(pfeats, sfeats, duration, [chart.difficulty], timing,
-                                                     weights_dir=weights_dir, beam_size=beam_size)
-                    generated[chart.difficulty] = chart_stats(gen.times, gen.rows)
-                except Exception as exc:  # a chart whose timing the engine cannot use
-                    report.skipped.append(f"{song.key} {chart.difficulty} (generation): {exc}")
+            try:
+                sim = sf.open(str(song.simfile_path), strict=False)
+                timing = EngineTiming(sf.timing.engine.TimingEngine(sf.timing.TimingData(sim)))
+                charts, _ = charts_from_features(pfeats, sfeats, duration, diffs, timing, weights_dir=weights_dir,
+                                                 beam_size=beam_size, probabilities=probabilities)
+                generated = {gen.difficulty: chart_stats(gen.times, gen.rows) for gen in charts}
+            except Exception as exc:  # a song whose timing the engine cannot use
+                report.skipped.append(f"{song.key} (generation): {exc}")
         for chart in song.charts:
             m = match_f_score(predicted[chart.difficulty], chart.times, tol=TOLERANCE_S)
             known_rows = [(t, r) for t, r in zip(chart.times, chart.rows)]

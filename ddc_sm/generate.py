@@ -21,9 +21,8 @@ from .chart_writer import GeneratedChart, SongInfo, add_charts, new_simfile, wri
 from .errors import ChartExistsError, UserError
 from .grid import GRID_RULES, ConstantTiming, EngineTiming, snap_times
 from .meter import estimate_meter, monotone_meters
-from .simfile_compat import import_simfile
+from .simfile_compat import SIMFILE_EXTENSIONS, import_simfile
 
-SIMFILE_EXTENSIONS = (".sm", ".ssc")
 # Rows per second of audio in the human charts of the split's train songs: 10th percentile to the 75th (to the
 # median for Beginner and Easy, which should stay gentle).  A chart whose F-score-optimal threshold gives a
 # density outside this range gets the threshold that brings it to the nearest bound, so a Beginner chart stays
@@ -129,8 +128,12 @@ def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_di
 
 def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarray, duration: float,
                          difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20, seed: int = 0,
-                         log: Log = None) -> tuple[list[GeneratedChart], list[str]]:
-    """Both models on precomputed raw features (see :mod:`ddc_sm.features`): placement, grid, selection, meter."""
+                         log: Log = None, probabilities: dict[str, np.ndarray] | None = None,
+                         ) -> tuple[list[GeneratedChart], list[str]]:
+    """Both models on precomputed raw features (see :mod:`ddc_sm.features`): placement, grid, selection, meter.
+
+    ``probabilities``: the placement model's per-frame output for these difficulties, when already computed.
+    """
     import torch
 
     torch.manual_seed(seed)
@@ -139,7 +142,8 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     wkey = str(weights_dir) if weights_dir else None
     placer, selector = _placer(wkey), _selector(wkey)
     say("placing steps...")
-    probabilities = placer.probabilities(placement_feats, difficulties)
+    if probabilities is None:
+        probabilities = placer.probabilities(placement_feats, difficulties)
     charts = []
     for difficulty in difficulties:
         prob = probabilities[difficulty]
