@@ -12,7 +12,7 @@ import numpy as np
 from .errors import AudioError
 
 AUDIO_EXTENSIONS = (".ogg", ".oga", ".mp3", ".wav", ".flac")
-STEPMANIA_PLAYS = (".ogg", ".oga", ".mp3", ".wav")  # StepMania 5 cannot play FLAC
+STEPMANIA_PLAYS = (".mp3", ".oga", ".ogg", ".wav")  # in the order StepMania 5 looks for them; no FLAC
 MAX_DURATION_S = 30 * 60.0
 MIN_DURATION_S = 5.0
 SILENCE_PEAK = 1e-4  # about -80 dBFS

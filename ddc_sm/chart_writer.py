@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from .dataset import COLUMNS, STEPS_TYPE
 from .errors import UserError
 from .simfile_compat import import_simfile
 
-STEPS_TYPE = "dance-single"
-COLUMNS = 4
 CREDIT = "ddc_sm"
 
 

@@ -27,13 +27,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Optional
 
+from .audio import STEPMANIA_PLAYS
 from .difficulty import DIFFICULTY_NAMES, OLD_DIFFICULTY_NAMES, canonical_difficulty
 from .errors import UserError
-
-SIMFILE_EXTENSIONS = (".sm", ".ssc")
-# the audio types StepMania 5 plays, in the order it looks for a fallback when #MUSIC is missing
-STEPMANIA_AUDIO = (".mp3", ".oga", ".ogg", ".wav")
-OTHER_AUDIO = (".flac",)
+from .simfile_compat import SIMFILE_EXTENSIONS
 
 STANDARD_ROWS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 192)
 ROWS_PER_MEASURE_GRID = 192  # StepMania stores notes on 48 rows per beat
@@ -307,7 +304,7 @@ def resolve_music(song_dir: Path, music_tag: str) -> tuple[Optional[Path], Optio
         entries = sorted(p for p in song_dir.iterdir() if p.is_file() and not p.name.startswith("."))
     except OSError:
         entries = []
-    candidates = [p for ext in STEPMANIA_AUDIO for p in entries if p.suffix.lower() == ext]
+    candidates = [p for ext in STEPMANIA_PLAYS for p in entries if p.suffix.lower() == ext]
     if len(candidates) > 1 and candidates[0].name.lower().startswith("intro"):
         candidates = candidates[1:]
     fallback = candidates[0] if candidates else None
@@ -456,7 +453,7 @@ class SimfileChecker:
             self.report(WARNING, "music-fallback", f"#MUSIC {tag!r} not found; StepMania plays {path.name} instead")
         elif how == "untagged":
             self.report(WARNING, "music-untagged", f"no #MUSIC; StepMania plays {path.name}")
-        if path.suffix.lower() not in STEPMANIA_AUDIO:
+        if path.suffix.lower() not in STEPMANIA_PLAYS:
             self.report(WARNING, "music-format", f"StepMania 5 cannot play {path.suffix} files ({path.name}); use .ogg or .mp3")
         return path
 

@@ -20,7 +20,7 @@ import numpy as np
 from . import DIFFICULTIES
 from .audio import AUDIO_EXTENSIONS
 from .difficulty import canonical_difficulty
-from .simfile_compat import import_simfile
+from .simfile_compat import SIMFILE_EXTENSIONS, import_simfile
 
 STEPS_TYPE = "dance-single"
 COLUMNS = 4
@@ -74,7 +74,7 @@ def find_song_dirs(roots: list[str | os.PathLike] | str | os.PathLike) -> list[P
         if root.is_file():
             root = root.parent
         for dirpath, _dirnames, filenames in os.walk(root):
-            if any(f.lower().endswith((".sm", ".ssc")) for f in filenames):
+            if any(f.lower().endswith(SIMFILE_EXTENSIONS) for f in filenames):
                 found.add(Path(dirpath))
     return sorted(found)
 

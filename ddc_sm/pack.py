@@ -32,7 +32,6 @@ from .audio import AUDIO_EXTENSIONS
 from .errors import UserError
 
 MARKER = ".ddc-sm-pack.json"
-SIMFILE_EXTENSIONS = (".sm", ".ssc")
 FORMATS = ("sm", "ssc")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+SIMFILE_EXTENSIONS = (".sm", ".ssc")
+
 
 def import_simfile():
     with warnings.catch_warnings():

@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Sequence
 
+from .dataset import COLUMNS  # dance-single: Left, Down, Up, Right
+
 PAD, START, END = 0, 1, 2
 SPECIALS = ("<pad>", "<start>", "<end>")
 N_SPECIALS = len(SPECIALS)
-COLUMNS = 4
 EMPTY_ROW = "0" * COLUMNS
 ROW_CHARS = "01234M"
 HEADS = "24"
