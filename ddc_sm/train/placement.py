@@ -32,7 +32,6 @@ distance, the inference window and a threshold per difficulty are chosen to maxi
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import sys
@@ -54,22 +53,9 @@ def _log(message: str) -> None:
 
 def load_config(config_path: str | os.PathLike | None = None) -> dict:
     """The shipped config, overlaid (recursively) with the user's JSON file when given."""
-    with open(DEFAULT_CONFIG, encoding="utf-8") as f:
-        config = json.load(f)
-    if config_path:
-        with open(config_path, encoding="utf-8") as f:
-            user = json.load(f)
+    from .config import overlay_json
 
-        def merge(base: dict, over: dict) -> dict:
-            for k, v in over.items():
-                if isinstance(v, dict) and isinstance(base.get(k), dict):
-                    merge(base[k], v)
-                else:
-                    base[k] = v
-            return base
-
-        merge(config, user)
-    return config
+    return overlay_json(overlay_json({}, DEFAULT_CONFIG), config_path)
 
 
 @dataclass

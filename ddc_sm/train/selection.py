@@ -20,7 +20,6 @@ and a summary (songs of each part, command, validation scores, trivial baselines
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import time
@@ -77,22 +76,10 @@ _FALLBACK_CONFIG = {
 
 def load_config(path: str | os.PathLike | None = None) -> dict:
     """The training config: the shipped ``selection.json`` (or ``path``) over the built-in defaults."""
-    from ..errors import UserError
+    from .config import overlay_json
 
-    config = copy.deepcopy(_FALLBACK_CONFIG)
-    source = Path(path) if path else DEFAULT_CONFIG
-    if path or source.exists():
-        try:
-            with open(source, encoding="utf-8") as f:
-                user = json.load(f)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(f"cannot read config {source}: {exc}") from exc
-        for key, value in user.items():
-            if isinstance(value, dict) and isinstance(config.get(key), dict):
-                config[key].update(value)
-            else:
-                config[key] = value
-    return config
+    config = overlay_json(copy.deepcopy(_FALLBACK_CONFIG), DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    return overlay_json(config, path)
 
 
 # ------------------------------------------------------------------------------------------------- data
