@@ -4,6 +4,7 @@
     python benchmarks/sync.py ROOT --limit 10      # another pack root, first 10 constant-tempo songs
     python benchmarks/sync.py --synthetic-only     # no data needed
     python benchmarks/sync.py --json               # one JSON document instead of tables
+    python benchmarks/sync.py --human-only --peer  # and librosa's beat tracker side by side
 
 Human charts: every song folder under ROOT (default ``../shared/data`` next to the repository) whose
 simfile has a constant tempo (one #BPMS entry, no stops/delays/warps).  The human grid is
@@ -46,6 +47,11 @@ DEFAULT_ROOT = REPO.parent / "shared" / "data"
 SYNTH_KINDS = ("rock", "syncopated", "four_on_floor", "click", "tone")
 
 
+def within(error: float, limit: float) -> bool:
+    """``|error| <= limit``, inclusive despite binary floating point (160.0 - 160.02 is 0.0200000000000102)."""
+    return abs(error) <= limit + 1e-9
+
+
 def grid_error(bpm: float, offset: float, bpm_ref: float, offset_ref: float, t: float, modulo: float | None = None) -> float:
     """Seconds from the reference beat nearest to our beat nearest to ``t``, wrapped into +-modulo/2."""
     period = 60.0 / bpm
@@ -68,11 +74,50 @@ def grid_drift_ms(env: np.ndarray, hop_s: float, bpm: float) -> tuple[float, flo
     return float(grid.line.c * span * 1000.0), float(T._steadiness(env, hop_s, grid))
 
 
-def evaluate_human(root: Path, limit: int | None, log) -> dict:
+def human_beat_vs_onsets(onset, bpm: float, offset: float) -> dict:
+    """Where the human beat sits against the audio's onsets, whatever our estimate says: the short-window
+    onset strength folded at the human period, its peak nearest the human beat, and the attack before that
+    peak as ``ddc_sm.tempo`` places a beat (``RISE_FRACTION`` of the rise, ``LATENCY_S``).  Returns the
+    human beat minus the attack and minus the peak, in ms (positive: the human beat is later)."""
+    from ddc_sm import tempo as T
+
+    period = 60.0 / bpm
+    prof = T._fold(onset.fine, onset.hop_s, period)
+    n = len(prof)
+    beat = ((-offset) % period) / period * n
+    peak = T._local_peak(prof, beat, max(2, int(round(min(period / 8, 0.03) / period * n))))
+    attack = T._rise_point(prof, peak) - T.LATENCY_S / period * n
+
+    def ms(bins: float) -> float:
+        d = (beat - bins) % n
+        return float((d - n if d > n / 2 else d) / n * period * 1000.0)
+
+    return {"human_beat_after_attack_ms": ms(attack), "human_beat_after_peak_ms": ms(peak)}
+
+
+def librosa_peer(samples: np.ndarray, sample_rate: int) -> tuple[float, float]:
+    """A peer for comparison, not part of ddc_sm: librosa's dynamic-programming beat tracker
+    (``librosa.beat.beat_track``), with a least-squares line through its beat times for a BPM finer than its
+    tempo grid and an offset.  Returns (bpm, offset); (nan, nan) when it finds fewer than 8 beats."""
+    import librosa
+
+    from ddc_sm import tempo as T
+
+    y = T._resample(samples, sample_rate)
+    tempo, beats = librosa.beat.beat_track(y=y, sr=T.ANALYSIS_SR, units="time")
+    tempo = float(np.atleast_1d(tempo)[0])
+    if len(beats) < 8 or not tempo > 0:
+        return float("nan"), float("nan")
+    index = np.round((beats - beats[0]) / (60.0 / tempo))
+    period, first = np.polyfit(index, beats, 1)
+    return 60.0 / float(period), float(-first)
+
+
+def evaluate_human(root: Path, limit: int | None, log, peer: bool = False) -> dict:
     from ddc_sm.audio import load_audio
     from ddc_sm.dataset import iter_songs
     from ddc_sm.errors import AudioError
-    from ddc_sm.tempo import estimate_tempo, onset_envelope
+    from ddc_sm.tempo import estimate_tempo_from_onsets, onset_envelope
 
     rows, skipped = [], []
     for song in iter_songs(root, with_charts=False):
@@ -91,7 +136,8 @@ def evaluate_human(root: Path, limit: int | None, log) -> dict:
             continue
         bpm_h, off_h = float(song.bpms[0][1]), float(song.offset)
         start = time.perf_counter()
-        est = estimate_tempo(audio.samples, audio.sample_rate)
+        onset = onset_envelope(audio.samples, audio.sample_rate)
+        est = estimate_tempo_from_onsets(onset)
         seconds = time.perf_counter() - start
         best = est.best
         dur = audio.duration
@@ -101,7 +147,6 @@ def evaluate_human(root: Path, limit: int | None, log) -> dict:
         end_ms = grid_error(best.bpm, best.offset, bpm_h, off_h, dur) * 1000
         oct_start = grid_error(best.bpm, best.offset, bpm_h, off_h, 0.0, fine) * 1000
         oct_end = grid_error(best.bpm, best.offset, bpm_h, off_h, dur, fine) * 1000
-        onset = onset_envelope(audio.samples, audio.sample_rate)
         h_drift, h_on = grid_drift_ms(onset.full, onset.hop_s, bpm_h)
         o_drift, _ = grid_drift_ms(onset.full, onset.hop_s, best.bpm)
         row = {
@@ -113,9 +158,20 @@ def evaluate_human(root: Path, limit: int | None, log) -> dict:
             "octave_start_ms": oct_start, "octave_end_ms": oct_end,
             "human_drift_ms": h_drift, "human_on_grid": h_on, "our_drift_ms": o_drift, "seconds": seconds,
         }
-        row["ok"] = abs(row["bpm_err"]) <= 0.02 and abs(start_ms) <= 10.0
-        row["ok_whole_song"] = row["ok"] and abs(end_ms) <= 10.0
-        row["ok_octave"] = abs(row["octave_bpm_err"]) <= 0.02 and abs(oct_start) <= 10.0 and abs(oct_end) <= 10.0
+        row.update(human_beat_vs_onsets(onset, bpm_h, off_h))
+        if peer:
+            p_bpm, p_off = librosa_peer(audio.samples, audio.sample_rate)
+            ok = math.isfinite(p_bpm)
+            p_start = grid_error(p_bpm, p_off, bpm_h, off_h, 0.0) * 1000 if ok else float("nan")
+            p_oct = 2.0 ** round(math.log2(p_bpm / bpm_h)) if ok else 1.0
+            p_fine = 60.0 / max(p_bpm, bpm_h * p_oct) if p_oct != 1 else None
+            row.update({"peer_bpm": p_bpm, "peer_offset": p_off, "peer_bpm_err": p_bpm - bpm_h, "peer_start_ms": p_start,
+                        "peer_ok": ok and within(p_bpm - bpm_h, 0.02) and within(p_start, 10.0),
+                        "peer_ok_octave": ok and within(p_bpm / p_oct - bpm_h, 0.02)
+                        and within(grid_error(p_bpm, p_off, bpm_h, off_h, 0.0, p_fine) * 1000, 10.0)})
+        row["ok"] = within(row["bpm_err"], 0.02) and within(start_ms, 10.0)
+        row["ok_whole_song"] = row["ok"] and within(end_ms, 10.0)
+        row["ok_octave"] = within(row["octave_bpm_err"], 0.02) and within(oct_start, 10.0) and within(oct_end, 10.0)
         row["failure"] = _failure_kind(row)
         rows.append(row)
         log(_human_line(row))
@@ -134,11 +190,15 @@ def _failure_kind(row: dict) -> str:
         return "human grid fits only %.0f%% of the song" % (100 * row["human_on_grid"])
     if abs(row["human_drift_ms"]) > 8 and abs(row["our_drift_ms"]) <= 3:
         return "human grid drifts %+.0f ms against the audio (ours %+.0f)" % (row["human_drift_ms"], row["our_drift_ms"])
-    if abs(row["bpm_err"]) > 0.02 or abs(row["drift_ms"]) > 10:
+    if not within(row["bpm_err"], 0.02) or not within(row["drift_ms"], 10.0):
         return "BPM differs (%+.3f)" % row["bpm_err"]
     if abs(abs(row["start_ms"]) - period_ms / 2) < 0.1 * period_ms:
         return "half a beat off (on-beat vs off-beat)"
-    return "offset differs (%+.0f ms: ours minus human)" % row["start_ms"]
+    where = ("on the onsets' peak, %.0f ms after their attack" % row["human_beat_after_attack_ms"]
+             if abs(row["human_beat_after_peak_ms"]) <= 3.0 else
+             "%+.0f ms from the attack, %+.0f ms from the peak" % (row["human_beat_after_attack_ms"],
+                                                                 row["human_beat_after_peak_ms"]))
+    return "offset differs (%+.0f ms: ours minus human; the human beat is %s)" % (row["start_ms"], where)
 
 
 def _human_line(r: dict) -> str:
@@ -147,14 +207,16 @@ def _human_line(r: dict) -> str:
             f"bpm_err {r['bpm_err']:+8.4f}{'' if r['octave'] == 1 else ' (x%g)' % r['octave']:7s} "
             f"start {r['start_ms']:+7.1f} end {r['end_ms']:+7.1f} drift {r['drift_ms']:+6.1f} ms  "
             f"human/our grid drift {r['human_drift_ms']:+5.0f}/{r['our_drift_ms']:+4.0f} ms  {r['seconds']:.2f}s"
-            + ("" if r["reliable"] else "  UNRELIABLE") + (f"  <- {r['failure']}" if r["failure"] else ""))
+            + ("" if r["reliable"] else "  UNRELIABLE") + (f"  <- {r['failure']}" if r["failure"] else "")
+            + (f"\n      librosa peer {r['peer_bpm']:8.3f} bpm_err {r['peer_bpm_err']:+8.4f} start {r['peer_start_ms']:+7.1f} ms"
+               f"{'  ok' if r['peer_ok'] else ''}" if "peer_bpm" in r else ""))
 
 
 def _human_summary(rows: list[dict]) -> dict:
     n = len(rows)
     if not n:
         return {"songs": 0}
-    bpm_ok = [r for r in rows if abs(r["bpm_err"]) <= 0.02]
+    bpm_ok = [r for r in rows if within(r["bpm_err"], 0.02)]
     kinds: dict[str, int] = {}
     for r in rows:
         if r["failure"]:
@@ -173,12 +235,16 @@ def _human_summary(rows: list[dict]) -> dict:
         "within_0.02_bpm_and_10ms_start_and_end": sum(r["ok_whole_song"] for r in rows),
         "octave_equivalent_within_0.02_bpm_and_10ms": sum(r["ok_octave"] for r in rows),
         "bpm_within_0.02": len(bpm_ok),
-        "bpm_within_0.02_octave_equivalent": sum(abs(r["octave_bpm_err"]) <= 0.02 for r in rows),
-        "start_within_10ms_given_bpm": int(np.sum(np.abs(starts) <= 10)),
+        "bpm_within_0.02_octave_equivalent": sum(within(r["octave_bpm_err"], 0.02) for r in rows),
+        "start_within_10ms_given_bpm": int(sum(within(x, 10.0) for x in starts)),
         "start_median_ms_given_bpm": float(np.median(starts)) if len(starts) else None,
         "start_median_abs_ms_given_bpm": float(np.median(np.abs(starts))) if len(starts) else None,
         "unreliable": sum(not r["reliable"] for r in rows),
         "failures": kinds,
+        **({"librosa_peer_within_0.02_bpm_and_10ms_start": sum(r["peer_ok"] for r in rows),
+            "librosa_peer_octave_equivalent": sum(r["peer_ok_octave"] for r in rows),
+            "librosa_peer_bpm_within_0.02": sum(within(r["peer_bpm_err"], 0.02) for r in rows)}
+           if rows and "peer_ok" in rows[0] else {}),
         "seconds_mean": float(secs.mean()), "seconds_max": float(secs.max()),
         "seconds_per_audio_minute": float(secs.sum() / (durs.sum() / 60.0)),
     }
@@ -218,7 +284,7 @@ def evaluate_synthetic(n: int, seed: int, log) -> dict:
         row = {"kind": kind, "bpm_true": bpm, "first_beat": first_beat, "duration_s": duration, "noise_db": noise,
                "bpm": best.bpm, "offset": best.offset, "bpm_err": best.bpm - bpm, "start_ms": s, "end_ms": e,
                "reliable": est.reliable, "seconds": seconds}
-        row["ok"] = abs(row["bpm_err"]) <= 0.01 and abs(s) <= 5.0 and abs(e) <= 5.0 and est.reliable
+        row["ok"] = within(row["bpm_err"], 0.01) and within(s, 5.0) and within(e, 5.0) and est.reliable
         rows.append(row)
         log(f"{'ok ' if row['ok'] else '   '} {kind:13s} true {bpm:8.3f} ours {best.bpm:9.4f} bpm_err {row['bpm_err']:+.4f} "
             f"start {s:+5.1f} end {e:+5.1f} ms  noise {noise if noise is not None else '-':>5}  {duration:5.1f}s  {seconds:.2f}s")
@@ -300,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-synthetic", type=int, default=30, help="synthetic tracks (default 30)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the synthetic tracks (default 0)")
     ap.add_argument("--json", action="store_true", help="print one JSON document")
+    ap.add_argument("--peer", action="store_true",
+                    help="also run librosa's beat tracker on the human charts' audio, side by side")
     ap.add_argument("--calibrate", action="store_true",
                     help="measure the onset latency per kind of synthetic material (other seeds) and exit")
     args = ap.parse_args(argv)
@@ -323,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             print(msg, file=sys.stderr)
         else:
             log(f"== human charts under {root} (constant tempo only) ==")
-            out["human"] = evaluate_human(root, args.limit, log)
+            out["human"] = evaluate_human(root, args.limit, log, peer=args.peer)
             _print_human_summary(out["human"], log)
     if not args.human_only:
         log(f"\n== synthetic tracks ({args.n_synthetic}, seed {args.seed}) ==")
@@ -364,6 +432,10 @@ def _print_human_summary(h: dict, log) -> None:
         f"{s['start_median_abs_ms_given_bpm']:.1f} ms")
     log(f"  flagged unreliable: {s['unreliable']}; failures by kind: "
         + ", ".join(f"{k}: {v}" for k, v in sorted(s["failures"].items(), key=lambda kv: -kv[1])))
+    if "librosa_peer_within_0.02_bpm_and_10ms_start" in s:
+        log(f"  librosa peer (beat_track + line fit), same songs: {pct('librosa_peer_within_0.02_bpm_and_10ms_start')} "
+            f"within target; {pct('librosa_peer_octave_equivalent')} counting octaves; "
+            f"BPM within 0.02: {pct('librosa_peer_bpm_within_0.02')}")
     log(f"  time: {s['seconds_mean']:.2f} s per song on average (max {s['seconds_max']:.2f} s), "
         f"{s['seconds_per_audio_minute']:.2f} s per minute of audio (estimate only, decoding excluded)")
 

@@ -605,8 +605,12 @@ def estimate_tempo(samples: np.ndarray, sample_rate: int, top: int = 3) -> Tempo
     ``reliable=False`` and a warning; when nothing periodic is found at all the best candidate is a
     fallback of 120 BPM, offset 0, and the warning says so.  Deterministic.
     """
+    return estimate_tempo_from_onsets(onset_envelope(samples, sample_rate), top)
+
+
+def estimate_tempo_from_onsets(onset: OnsetEnvelope, top: int = 3) -> TempoEstimate:
+    """``estimate_tempo`` from an already computed ``onset_envelope`` (what ``estimate_tempo`` does after it)."""
     top = max(1, int(top))
-    onset = onset_envelope(samples, sample_rate)
     env, hop_s = onset.full, onset.hop_s
     duration = onset.duration
     details: dict = {"duration_s": round(duration, 3)}

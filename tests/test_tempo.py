@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ddc_sm import synth
-from ddc_sm.tempo import TempoCandidate, TempoEstimate, estimate_tempo
+from ddc_sm.tempo import TempoCandidate, TempoEstimate, estimate_tempo, estimate_tempo_from_onsets, onset_envelope
 
 SR = 22050  # the analysis rate: no resampling, keeps the tests fast
 
@@ -110,6 +110,12 @@ def test_deterministic():
     a = estimate_tempo(track.samples, SR)
     b = estimate_tempo(track.samples.copy(), SR)
     assert a.candidates == b.candidates and a.warnings == b.warnings and a.reliable == b.reliable
+
+
+def test_estimate_from_precomputed_onsets_is_the_same():
+    track = synth.drum_track(133.0, 0.4, 20.0, seed=5)
+    onset = onset_envelope(track.samples, track.sample_rate)
+    assert estimate_tempo_from_onsets(onset) == estimate_tempo(track.samples, track.sample_rate)
 
 
 def test_other_sample_rates_and_stereo():
