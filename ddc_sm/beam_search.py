@@ -97,14 +97,16 @@ def _truncated_gumbel(parent_g: torch.Tensor, raw: torch.Tensor) -> torch.Tensor
 
 @torch.no_grad()
 def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam_size: int = 20, *,
-                seed: int | None = None, temperature: float = 1.0, banned=(), no_crossovers: bool = False) -> list[int]:
+                seed: int | None = None, temperature: float = 1.0, banned=(), no_crossovers: bool = False,
+                logit_bias: torch.Tensor | None = None) -> list[int]:
     """Token ids (one per encoded step, rows only) of the best hypothesis.
 
     ``model`` is a :class:`ddc_sm.models.selection.SelectionTransformer` in eval mode, ``memory`` its encoder
     output (1, N, d) for the chart.  ``seed=None``: plain beam search; an int: stochastic beam search with
     that seed (see the module docstring).  ``temperature`` divides the logits (both modes).  ``banned``: token
     ids never emitted (e.g. mine-only rows); the essential rows cannot be banned.  ``no_crossovers``: never
-    complete a crossover pattern (see the module docstring).
+    complete a crossover pattern (see the module docstring).  ``logit_bias``: (V,) added to the logits after the
+    temperature (e.g. a negative bias on jump rows makes jumps rarer).
     """
     if beam_size < 1:
         raise ValueError("beam_size must be >= 1")
@@ -133,6 +135,8 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
     for pos in range(n):
         logits, cache = model.decode_step(prev, holds, diff, pos, mem_kv, cache)
         logits = logits.float() / temperature
+        if logit_bias is not None:
+            logits = logits + logit_bias
         logits[:, :N_SPECIALS] = float("-inf")
         ok = tables.allowed_for(holds, n - 1 - pos)
         if not bool(ok.any(dim=1).all()):  # only with a vocabulary lacking the essential rows

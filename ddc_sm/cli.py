@@ -174,6 +174,20 @@ def train_selection(
     raise typer.Exit(run_train_selection(pack_dirs, out, config_path=config))
 
 
+@train_app.command("jumps")
+def train_jumps(
+    pack_dirs: List[Path] = typer.Argument(..., help="Pack folders holding the selection model's validation songs."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the calibrated selection.pt into."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Folder with the selection.pt to calibrate "
+                                           "(default: the shipped one)."),
+    max_charts: int = typer.Option(48, "--max-charts", min=1, help="Validation charts per difficulty to calibrate on."),
+) -> None:
+    """Calibrate the selection model so no difficulty gets more jumps than its human charts."""
+    from .train.jumps import run_calibrate_jumps
+
+    raise typer.Exit(run_calibrate_jumps(pack_dirs, out, weights_dir=weights, max_charts=max_charts))
+
+
 def _err(message: str) -> None:
     typer.echo(message, err=True)
 

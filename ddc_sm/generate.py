@@ -146,12 +146,7 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
         probabilities = placer.probabilities(placement_feats, difficulties)
     charts = []
     for difficulty in difficulties:
-        prob = probabilities[difficulty]
-        step_times = density_bounded_times(placer, prob, difficulty, duration)
-        frames = np.rint(np.asarray(step_times) * 100).astype(int)
-        beats = snap_times(step_times, timing, GRID_RULES[difficulty], end_time=duration - 0.05,
-                           priority=lambda i: float(prob[frames[i]]))
-        times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))] if beats else []
+        beats, times = placed_steps(placer, probabilities[difficulty], difficulty, duration, timing)
         say(f"selecting steps for {difficulty} ({len(beats)} steps)...")
         rows = (selector.select(selection_feats, np.asarray(times), difficulty, beam_size=beam_size, seed=seed)
                 if beats else [])
@@ -162,6 +157,20 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     for c in charts:
         c.meter = meters[c.difficulty]
     return charts, warnings
+
+
+def placed_steps(placer, prob: np.ndarray, difficulty: str, duration: float, timing) -> tuple[list, list[float]]:
+    """The steps ``make`` places for a difficulty: (grid beats, their times in seconds).
+
+    Peaks of the placement probability ``prob`` (:func:`density_bounded_times`), snapped to the difficulty's
+    grid; of two steps that land on one slot, the more probable one stays.
+    """
+    step_times = density_bounded_times(placer, prob, difficulty, duration)
+    frames = np.rint(np.asarray(step_times) * 100).astype(int)
+    beats = snap_times(step_times, timing, GRID_RULES[difficulty], end_time=duration - 0.05,
+                       priority=lambda i: float(prob[frames[i]]))
+    times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))] if beats else []
+    return list(beats), times
 
 
 def density_bounded_times(placer, prob: np.ndarray, difficulty: str, duration: float) -> np.ndarray:

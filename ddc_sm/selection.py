@@ -26,7 +26,9 @@ GAP_CENTRE = math.log(0.25)
 GAP_SCALE = 1.5
 DEFAULT_FRAME_OFFSETS = (-2, -1, 0, 1, 2)
 # Decoding defaults, used where the bundle's config has no "decode" section (or lacks a key).
-DEFAULT_DECODE = {"temperature": 1.0, "mine_only_rows": False}
+# "jump_logit_bias": {difficulty name: bias added to the logits of jump rows}, set by `ddc-sm train jumps` so
+# that a difficulty's generated charts have no more jumps than its human charts.
+DEFAULT_DECODE = {"temperature": 1.0, "mine_only_rows": False, "jump_logit_bias": {}}
 NO_CROSSOVER_DIFFICULTIES = (0, 1, 2)  # Beginner, Easy, Medium: charts never ask these players to cross over
 
 
@@ -144,7 +146,8 @@ class StepSelector:
         ``seed=None`` runs plain (most-likely-sequence) beam search instead, which tends to loop.
         ``temperature`` defaults to the bundle's ``config["decode"]["temperature"]``.  Rows of mines only are
         not emitted unless ``config["decode"]["mine_only_rows"]`` (a placed step should be stepped on).
-        Beginner, Easy and Medium charts never ask for a crossover.
+        Beginner, Easy and Medium charts never ask for a crossover.  Jump rows get the difficulty's
+        ``config["decode"]["jump_logit_bias"]`` (0 where it has none).
         """
         import torch
 
@@ -158,11 +161,16 @@ class StepSelector:
             temperature = float(decode["temperature"])
         banned = [] if decode["mine_only_rows"] else self.vocab.mine_only_tokens()
         diff = difficulty_id(difficulty)
+        jump_bias = float(decode["jump_logit_bias"].get(DIFFICULTIES[diff], 0.0))
+        bias = None
+        if jump_bias:
+            bias = torch.zeros(len(self.vocab))
+            bias[self.vocab.jump_tokens()] = jump_bias
         with torch.no_grad():
             memory, *_ = self._encode(raw_feats, t, diff)
             tokens = beam_search(self.model, memory, diff, self.vocab, beam_size,
                                  seed=None if seed is None else int(seed) * 1009 + diff, temperature=temperature,
-                                 banned=banned, no_crossovers=diff in NO_CROSSOVER_DIFFICULTIES)
+                                 banned=banned, no_crossovers=diff in NO_CROSSOVER_DIFFICULTIES, logit_bias=bias)
         return tokens_to_rows(tokens, self.vocab)
 
     def score(self, raw_feats: np.ndarray, times: Sequence[float], rows: Sequence[str],

@@ -330,6 +330,10 @@ class Vocab:
             rows = self.map_rows(rows)
         return [self.index[r] for r in rows]
 
+    def jump_tokens(self) -> list[int]:
+        """Ids of rows with two or more arrows to hit at once (taps, hold or roll heads): jumps."""
+        return [self.index[r] for r in self.rows if sum(c in "124" for c in r) >= 2]
+
     def mine_only_tokens(self) -> list[int]:
         """Ids of rows holding nothing but mines (no note to step on)."""
         return [self.index[r] for r in self.rows if set(r) <= {"0", "M"}]

@@ -167,6 +167,21 @@ def test_banned_tokens_never_emitted(vocab, seed):
     check(vocab.decode(tokens), 40, vocab)  # essential rows (1000) cannot be banned: still valid
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_logit_bias_on_jumps(vocab, seed):
+    model = tiny_model(len(vocab), seed=3)
+    jumps = vocab.jump_tokens()
+    bias_toward(model, jumps, amount=8.0)
+    memory = encode(model, 60)
+    many = beam_search(model, memory, 2, vocab, 5, seed=seed)
+    assert set(many) & set(jumps)
+    bias = torch.zeros(len(vocab))
+    bias[jumps] = -1e4
+    none = beam_search(model, memory, 2, vocab, 5, seed=seed, logit_bias=bias)
+    assert not set(none) & set(jumps)
+    check(vocab.decode(none), 60, vocab)
+
+
 def test_no_crossovers_forbids_left_middle_right_patterns():
     from ddc_sm.chart_stats import crossover_patterns
 

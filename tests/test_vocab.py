@@ -119,3 +119,8 @@ def test_nearest_prefers_sensible_rows():
     assert v.nearest("0020") == "0010"  # unknown head -> tap of the same column
     assert v.nearest("3100", 0b0001) == "3000"  # a tail that closes a hold is kept
     assert v.nearest("1000", 0b0001) in ("0100", "0010", "0001", "3000")
+
+
+def test_jump_tokens_are_rows_with_two_or_more_arrows_to_hit():
+    v = Vocab(["1000", "1001", "2002", "1M00", "3003", "0M0M", "2100", "4001", "1003"])
+    assert sorted(v.row(t) for t in v.jump_tokens()) == ["1001", "2002", "2100", "4001"]
