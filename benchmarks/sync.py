@@ -204,7 +204,7 @@ def _failure_kind(row: dict) -> str:
     if row["octave"] != 1 and row["ok_octave"]:
         return "octave (same grid at x%g)" % row["octave"]
     if row["octave"] != 1:
-        return "octave and sync"
+        return "octave and sync (the human beat is %+.0f ms from the onsets' attack)" % row["human_beat_after_attack_ms"]
     if row["human_on_grid"] < 0.5:
         return "human grid fits only %.0f%% of the song" % (100 * row["human_on_grid"])
     if abs(row["human_drift_ms"]) > 8 and abs(row["our_drift_ms"]) <= 3:
@@ -250,7 +250,7 @@ def _misses_by_cause(rows: list[dict]) -> dict[str, int]:
             out[keys[0]] += 1
         elif f.startswith("octave (same grid"):
             out[keys[1]] += 1
-        elif f.startswith("offset differs") and abs(r["human_beat_after_attack_ms"]) >= 10.0:
+        elif f.startswith(("offset differs", "octave and sync")) and abs(r["human_beat_after_attack_ms"]) >= 10.0:
             out[keys[2]] += 1
         else:
             out[keys[3]] += 1
