@@ -83,6 +83,24 @@ class FootState:
         self.b = torch.where(single, col, torch.where(jump, torch.full_like(b, self.NONE), b))
 
 
+class JumpBudget:
+    """Jumps each hypothesis has written, to keep them within ``share`` of the steps plus ``slack``: a jump is
+    allowed at step ``pos`` only while ``jumps + 1 <= share * (pos + 1) + slack``."""
+
+    def __init__(self, tables: HoldTables, share: float, slack: float):
+        self.is_jump = tables.step_column == -2
+        self.share, self.slack = float(share), float(slack)
+        self.count = torch.zeros(1, dtype=torch.long)
+
+    def over(self, pos: int) -> torch.Tensor:
+        """(B, V) bool: tokens that would exceed the budget at step ``pos``."""
+        limit = self.share * (pos + 1) + self.slack
+        return self.is_jump[None, :] & ((self.count[:, None] + 1).float() > limit)
+
+    def advance(self, parent: torch.Tensor, tok: torch.Tensor) -> None:
+        self.count = self.count[parent] + self.is_jump[tok].long()
+
+
 def _log1mexp(x: torch.Tensor) -> torch.Tensor:
     """log(1 - exp(x)) for x <= 0, numerically stable."""
     return torch.where(x > -0.6931, torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
@@ -98,7 +116,7 @@ def _truncated_gumbel(parent_g: torch.Tensor, raw: torch.Tensor) -> torch.Tensor
 @torch.no_grad()
 def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam_size: int = 20, *,
                 seed: int | None = None, temperature: float = 1.0, banned=(), no_crossovers: bool = False,
-                logit_bias: torch.Tensor | None = None) -> list[int]:
+                logit_bias: torch.Tensor | None = None, jump_budget: tuple[float, float] | None = None) -> list[int]:
     """Token ids (one per encoded step, rows only) of the best hypothesis.
 
     ``model`` is a :class:`ddc_sm.models.selection.SelectionTransformer` in eval mode, ``memory`` its encoder
@@ -106,7 +124,9 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
     that seed (see the module docstring).  ``temperature`` divides the logits (both modes).  ``banned``: token
     ids never emitted (e.g. mine-only rows); the essential rows cannot be banned.  ``no_crossovers``: never
     complete a crossover pattern (see the module docstring).  ``logit_bias``: (V,) added to the logits after the
-    temperature (e.g. a negative bias on jump rows makes jumps rarer).
+    temperature (e.g. a negative bias on jump rows makes jumps rarer).  ``jump_budget=(share, slack)``: at most
+    ``share * steps + slack`` jumps by any point of the chart (see :class:`JumpBudget`), so a model that falls
+    into a run of jumps cannot write a chart of nothing else.
     """
     if beam_size < 1:
         raise ValueError("beam_size must be >= 1")
@@ -128,6 +148,7 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
     gumbel = torch.zeros(1)  # its perturbed score (stochastic mode)
     gen = None if seed is None else torch.Generator().manual_seed(int(seed))
     feet = FootState(tables) if no_crossovers else None
+    budget = JumpBudget(tables, *jump_budget) if jump_budget is not None else None
     cache = None
     parents_hist: list[torch.Tensor] = []
     tokens_hist: list[torch.Tensor] = []
@@ -144,6 +165,9 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
         if feet is not None:
             uncrossed = ok & ~feet.crossing()
             ok = torch.where(uncrossed.any(dim=1, keepdim=True), uncrossed, ok)
+        if budget is not None:
+            within = ok & ~budget.over(pos)
+            ok = torch.where(within.any(dim=1, keepdim=True), within, ok)
         if gen is None:
             logp = torch.log_softmax(logits, dim=-1)
         else:  # sample from the model restricted to the allowed tokens
@@ -169,6 +193,8 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
         cache = model.reorder_cache(cache, parent)
         if feet is not None:
             feet.advance(parent, tok)
+        if budget is not None:
+            budget.advance(parent, tok)
         parents_hist.append(parent)
         tokens_hist.append(tok)
     # backtrack the best hypothesis (topk is sorted: index 0 is best)

@@ -182,6 +182,19 @@ def test_logit_bias_on_jumps(vocab, seed):
     check(vocab.decode(none), 60, vocab)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_jump_budget_caps_a_model_that_only_wants_jumps(vocab, seed):
+    model = tiny_model(len(vocab), seed=4)
+    bias_toward(model, vocab.jump_tokens(), amount=30.0)
+    n = 80
+    tokens = beam_search(model, encode(model, n), 2, vocab, 5, seed=seed, jump_budget=(0.25, 4.0))
+    rows = vocab.decode(tokens)
+    check(rows, n, vocab)
+    jumps = [sum(c in "124" for c in r) >= 2 for r in rows]
+    assert all(sum(jumps[:k + 1]) <= 0.25 * (k + 1) + 4.0 for k in range(n))
+    assert sum(jumps) >= 20  # the budget is used, not avoided
+
+
 def test_no_crossovers_forbids_left_middle_right_patterns():
     from ddc_sm.chart_stats import crossover_patterns
 
