@@ -235,9 +235,9 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
     existing = existing_simfiles(audio_path)
     if existing and not force and not add:
         names = ", ".join(p.name for p in existing)
-        verb = "exists" if len(existing) == 1 else "exist"
+        verb, them = ("exists", "it") if len(existing) == 1 else ("exist", "them")
         raise ChartExistsError(f"{names} already {verb} beside {audio_path.name}; nothing written "
-                               "(use --force to replace it or --add to add missing difficulties)")
+                               f"(use --force to replace {them} or --add to add missing difficulties)")
     targets: dict[Path, list[str]] = {}  # file -> difficulties to write into it
     if add and existing:
         present = {p: chart_difficulties(p) for p in existing}
