@@ -116,11 +116,14 @@ def pack(
     add: bool = typer.Option(False, "--add", help="Add missing difficulties to songs that already have a chart."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Songs generated in parallel (processes)."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Folder with placement.pt and selection.pt."),
+    match_sync: bool = typer.Option(False, "--match-sync", help="Sync new charts the way the pack's existing "
+                                    "charts are synced (their median offset from the estimate)."),
 ) -> None:
     """Chart every song in a pack that has no chart (or lacks the asked difficulties with --add)."""
     from .pack import run_pack
 
-    raise typer.Exit(run_pack(pack_dir, parse_difficulties(difficulty), add=add, jobs=jobs, weights_dir=weights))
+    raise typer.Exit(run_pack(pack_dir, parse_difficulties(difficulty), add=add, jobs=jobs, weights_dir=weights,
+                              match_sync=match_sync))
 
 
 @app.command()

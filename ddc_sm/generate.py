@@ -220,8 +220,12 @@ def _engine_timing(path: Path) -> EngineTiming:
 
 def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None, offset: float | None = None,
                 force: bool = False, add: bool = False, formats=("sm", "ssc"), weights_dir=None,
-                beam_size: int = 20, seed: int = 0, log: Log = None) -> MakeResult:
-    """Generate charts for ``audio_path`` and write them; see the module docstring for the rules."""
+                beam_size: int = 20, seed: int = 0, log: Log = None, offset_shift: float = 0.0) -> MakeResult:
+    """Generate charts for ``audio_path`` and write them; see the module docstring for the rules.
+
+    ``offset_shift``: seconds to move an *estimated* beat grid later (a pack's sync convention, see
+    :mod:`ddc_sm.sync_bias`); a given ``offset`` and an existing chart's timing (``add``) are used as they are.
+    """
     say = log or (lambda _m: None)
     audio_path = Path(audio_path)
     unknown = [d for d in difficulties if d not in DIFFICULTIES]
@@ -277,7 +281,7 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
     if audio.duration > 10 * 60:
         result.warnings.append(f"long audio ({audio.duration / 60:.1f} min): generation takes a while")
     if timing is None:
-        bpm, offset = _resolve_tempo(audio, bpm, offset, result, say)
+        bpm, offset = _resolve_tempo(audio, bpm, offset, result, say, offset_shift)
         timing = ConstantTiming(bpm, offset)
         result.bpm, result.offset = bpm, offset
 
@@ -306,10 +310,17 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
     return result
 
 
-def _resolve_tempo(audio: Audio, bpm, offset, result: MakeResult, say) -> tuple[float, float]:
-    """BPM and offset: the user's where given, else estimated from the audio."""
+def _resolve_tempo(audio: Audio, bpm, offset, result: MakeResult, say, shift: float = 0.0) -> tuple[float, float]:
+    """BPM and offset: the user's where given, else estimated from the audio (an estimated beat grid moved
+    ``shift`` seconds later)."""
     if bpm is not None and offset is not None:
         return float(bpm), float(offset)
+    if offset is None and shift:
+        from .sync_bias import shifted_offset
+
+        bpm, offset = _resolve_tempo(audio, bpm, None, result, say)
+        say(f"offset {offset:.3f} s moved {shift * 1000:+.1f} ms to the pack's sync")
+        return bpm, shifted_offset(bpm, offset, shift)
     from .tempo import estimate_tempo
 
     say("estimating tempo...")

@@ -41,6 +41,7 @@ class SongJob:
     audio: Path
     mode: str  # "new" | "add" | "resume-new" | "resume-add"
     difficulties: list[str]
+    offset_shift: float = 0.0  # seconds: the pack's sync convention (``--match-sync``), for new charts
 
 
 @dataclass
@@ -147,7 +148,7 @@ def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -
                                      "difficulties": list(job.difficulties),
                                      "files": [p.name for p in stamps]})
         result = maker(job.audio, job.difficulties, force=force, add=add, formats=FORMATS,
-                       weights_dir=weights_dir, log=None)
+                       weights_dir=weights_dir, log=None, offset_shift=job.offset_shift)
     except UserError as exc:
         _finish_failed(job, locals().get("stamps", {}))
         return SongOutcome(job.song_dir, "failed", message=str(exc))
@@ -208,12 +209,13 @@ def _uses_real_generator() -> bool:
 
 
 def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int = 1, weights_dir=None,
-             maker: Optional[Callable] = None, out=None) -> int:
+             maker: Optional[Callable] = None, out=None, match_sync: bool = False) -> int:
     """Chart every song folder under ``pack_dir`` (see the module docstring); 1 when any song failed.
 
     ``maker`` replaces ``ddc_sm.generate.make_charts`` (tests); with ``jobs`` > 1 it must be importable
     by name from a worker process.  Written files are printed to ``out`` (stdout), progress and failures go
-    to stderr.
+    to stderr.  ``match_sync``: new charts follow the sync convention of the pack's existing charts
+    (:mod:`ddc_sm.sync_bias`), when at least a few of them agree with the estimate.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -238,6 +240,19 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
             outcomes[song] = planned
         else:
             todo.append(planned)
+    if match_sync and todo:
+        from dataclasses import replace
+
+        from .sync_bias import MIN_SONGS, measure_sync_bias
+
+        bias = measure_sync_bias([pack_dir])
+        if bias is None:
+            err.print(f"--match-sync: fewer than {MIN_SONGS} charted constant-tempo songs agree with the estimate; "
+                      "new charts keep the estimated offset", markup=False, highlight=False, soft_wrap=True)
+        else:
+            err.print(f"--match-sync: {bias.describe()}; new charts are moved to match", markup=False,
+                      highlight=False, soft_wrap=True)
+            todo = [replace(job, offset_shift=bias.seconds) for job in todo]
     if maker is None and todo and _uses_real_generator():
         from .weights import bundle_path
 
