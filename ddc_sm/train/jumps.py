@@ -103,15 +103,12 @@ def run_calibrate_jumps(pack_dirs, out_dir, *, weights_dir=None, max_charts: int
     from ..dataset import iter_songs
     from ..errors import UserError
     from ..feature_cache import cached_features
-    from ..generate import _placer, placed_steps
-    from ..grid import EngineTiming
+    from ..generate import _engine_timing, _placer, placed_steps
     from ..selection import StepSelector
-    from ..simfile_compat import import_simfile
     from ..weights import BUNDLE_FILES, load_bundle, save_bundle
 
     log = log or (lambda m: print(m, flush=True))
     t0 = time.time()
-    sf = import_simfile()
     pack_dirs = [Path(p) for p in pack_dirs]
     for p in pack_dirs:
         if not p.is_dir():
@@ -128,18 +125,22 @@ def run_calibrate_jumps(pack_dirs, out_dir, *, weights_dir=None, max_charts: int
     songs = [s for s in iter_songs(pack_dirs) if s.key in valid_songs and s.audio_path is not None and s.charts]
     if not songs:
         raise UserError("none of the selection model's validation songs is under " + ", ".join(map(str, pack_dirs)))
-    candidates = {d: [(s, c) for s in songs for c in s.charts if c.difficulty == d and len(c.times)]
-                  for d in DIFFICULTIES}
-    by_diff: dict[str, list] = {d: [] for d in DIFFICULTIES}
+    chosen: dict[str, list] = {}  # song key -> the (difficulty, chart) pairs calibrated on
     for d in DIFFICULTIES:
-        for song, chart in _spread(candidates[d], max_charts):
-            pfeats = cached_features(song.audio_path, "placement")
-            sfeats = cached_features(song.audio_path, "selection")
-            timing = EngineTiming(sf.timing.engine.TimingEngine(sf.timing.TimingData(sf.open(str(song.simfile_path),
-                                                                                              strict=False))))
-            duration = (pfeats.shape[-1] - 1) / 100.0
-            prob = placer.probabilities(pfeats, [d])[d]
-            _, times = placed_steps(placer, prob, d, duration, timing)
+        for song, chart in _spread([(s, c) for s in songs for c in s.charts if c.difficulty == d and len(c.times)],
+                                   max_charts):
+            chosen.setdefault(song.key, []).append((d, chart))
+    by_diff: dict[str, list] = {d: [] for d in DIFFICULTIES}
+    for song in songs:  # each song's features, timing and placement once
+        if song.key not in chosen:
+            continue
+        pfeats = cached_features(song.audio_path, "placement")
+        sfeats = cached_features(song.audio_path, "selection")
+        timing = _engine_timing(song.simfile_path)
+        duration = (pfeats.shape[-1] - 1) / 100.0
+        probabilities = placer.probabilities(pfeats, sorted({d for d, _ in chosen[song.key]}, key=DIFFICULTIES.index))
+        for d, chart in chosen[song.key]:
+            _, times = placed_steps(placer, probabilities[d], d, duration, timing)
             if times:
                 by_diff[d].append((sfeats, np.asarray(times), list(chart.rows)))
     log(f"{len(songs)} validation songs; up to {max_charts} charts per difficulty; steps placed as `make` does")
