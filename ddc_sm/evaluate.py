@@ -148,12 +148,9 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
 
     from .dataset import iter_songs
     from .feature_cache import cached_features
-    from .generate import _placer, _selector, charts_from_features, density_bounded_times
-    from .grid import EngineTiming
+    from .generate import _engine_timing, _placer, _selector, charts_from_features, density_bounded_times
     from .placement import match_f_score
-    from .simfile_compat import import_simfile
 
-    sf = import_simfile()
     say = log or (lambda _m: None)
     report = EvalReport()
     wkey = str(weights_dir) if weights_dir else None
@@ -182,8 +179,7 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
         generated = {}
         if generate:
             try:
-                sim = sf.open(str(song.simfile_path), strict=False)
-                timing = EngineTiming(sf.timing.engine.TimingEngine(sf.timing.TimingData(sim)))
+                timing = _engine_timing(song.simfile_path)
                 charts, _ = charts_from_features(pfeats, sfeats, duration, diffs, timing, weights_dir=weights_dir,
                                                  beam_size=beam_size, probabilities=probabilities)
                 generated = {gen.difficulty: chart_stats(gen.times, gen.rows) for gen in charts}
