@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import torch
 
+from .chart_stats import step_columns
 from .vocab import COLUMNS, ESSENTIAL_ROWS, N_SPECIALS, START, Vocab, is_valid_sequence, repair_rows
 
 
@@ -50,7 +51,7 @@ class HoldTables:
         cols = []
         for token in range(len(vocab)):
             row = vocab.row(token) if token >= N_SPECIALS else ""
-            hit = [i for i, c in enumerate(row) if c in "124"]
+            hit = step_columns(row)
             cols.append(hit[0] if len(hit) == 1 else (-1 if not hit else -2))
         self.step_column = torch.tensor(cols)
 

@@ -332,7 +332,9 @@ class Vocab:
 
     def jump_tokens(self) -> list[int]:
         """Ids of rows with two or more arrows to hit at once (taps, hold or roll heads): jumps."""
-        return [self.index[r] for r in self.rows if sum(c in "124" for c in r) >= 2]
+        from .chart_stats import step_columns
+
+        return [self.index[r] for r in self.rows if len(step_columns(r)) >= 2]
 
     def mine_only_tokens(self) -> list[int]:
         """Ids of rows holding nothing but mines (no note to step on)."""
