@@ -315,12 +315,6 @@ def _resolve_tempo(audio: Audio, bpm, offset, result: MakeResult, say, shift: fl
     ``shift`` seconds later)."""
     if bpm is not None and offset is not None:
         return float(bpm), float(offset)
-    if offset is None and shift:
-        from .sync_bias import shifted_offset
-
-        bpm, offset = _resolve_tempo(audio, bpm, None, result, say)
-        say(f"offset {offset:.3f} s moved {shift * 1000:+.1f} ms to the pack's sync")
-        return bpm, shifted_offset(bpm, offset, shift)
     from .tempo import estimate_tempo
 
     say("estimating tempo...")
@@ -329,8 +323,16 @@ def _resolve_tempo(audio: Audio, bpm, offset, result: MakeResult, say, shift: fl
     best = est.best
     if bpm is None:
         say(f"tempo: {best.bpm:.3f} BPM, offset {best.offset:.3f} s (confidence {best.confidence:.2f})")
-        return float(best.bpm), float(best.offset if offset is None else offset)
-    # the user gave the BPM only: keep the estimated phase of the beat, with beat 0 at or before time 0
-    period = 60.0 / float(bpm)
-    phase = (-best.offset) % period
-    return float(bpm), float(period - phase if phase > 1e-9 else 0.0)
+        if offset is not None:  # the user gave the offset only
+            return float(best.bpm), float(offset)
+        bpm, estimated = float(best.bpm), float(best.offset)
+    else:  # the user gave the BPM only: keep the estimated phase of the beat, with beat 0 at or before time 0
+        bpm, period = float(bpm), 60.0 / float(bpm)
+        phase = (-best.offset) % period
+        estimated = float(period - phase if phase > 1e-9 else 0.0)
+    if not shift:
+        return bpm, estimated
+    from .sync_bias import shifted_offset
+
+    say(f"offset {estimated:.3f} s moved {shift * 1000:+.1f} ms to the pack's sync")
+    return bpm, shifted_offset(bpm, estimated, shift)
