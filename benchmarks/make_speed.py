@@ -32,7 +32,7 @@ def main() -> int:
         else:
             import soundfile
 
-            from ddc_sm.synth import drum_track
+            from ddc_sm.audio.synth import drum_track
 
             track = drum_track(140.0, 0.3, 180.0, seed=1)
             audio = tmp / "synth_140bpm_3min.ogg"

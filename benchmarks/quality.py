@@ -30,11 +30,11 @@ def peer_scores(report, root: Path) -> dict | None:
     except Exception as exc:  # peer material absent or unreadable
         print(f"DDC peer skipped: {exc}", file=sys.stderr)
         return None
-    from ddc_sm.dataset import iter_songs
-    from ddc_sm.evaluate import TOLERANCE_S
-    from ddc_sm.placement import match_f_score
+    from ddc_sm.simfiles.dataset import iter_songs
+    from ddc_sm.pipeline.evaluate import TOLERANCE_S
+    from ddc_sm.placement.inference import match_f_score
 
-    from ddc_sm.placement import FScore
+    from ddc_sm.placement.inference import FScore
 
     wanted = {(c.song, c.difficulty): c.part for c in report.charts}
     groups: dict[str, FScore] = {}
@@ -65,7 +65,7 @@ def main() -> int:
     if not args.root.exists():
         print(f"skipped: {args.root} not found (the shared data is needed for this benchmark)")
         return 0
-    from ddc_sm.evaluate import evaluate, format_summary, format_table
+    from ddc_sm.pipeline.evaluate import evaluate, format_summary, format_table
 
     report = evaluate([args.root], weights_dir=args.weights, beam_size=args.beam, generate=not args.no_generate,
                       parts=args.part, log=lambda m: print(m, file=sys.stderr))

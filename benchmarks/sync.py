@@ -8,7 +8,7 @@
 
 Human charts: every song folder under ROOT (default ``../shared/data`` next to the repository) whose
 simfile has a constant tempo (one #BPMS entry, no stops/delays/warps).  The human grid is
-``time(beat) = -#OFFSET + beat * 60 / BPM``; ours is the best candidate of ``ddc_sm.tempo.estimate_tempo``.
+``time(beat) = -#OFFSET + beat * 60 / BPM``; ours is the best candidate of ``ddc_sm.timing.tempo.estimate_tempo``.
 Per song:
 
 * ``bpm_err``: our BPM minus the human's (``octave`` says when ours is x2 or x0.5 of it: the estimator
@@ -70,8 +70,8 @@ def grid_error(bpm: float, offset: float, bpm_ref: float, offset_ref: float, t: 
 def grid_drift_ms(env: np.ndarray, hop_s: float, bpm: float) -> tuple[float, float]:
     """How a constant grid at ``bpm`` fits the audio's onsets: (its drift in ms from the first to the last
     10 s segment, by a robust line through the segments' shifts; the share of the song's beat material
-    that it keeps on the grid, as ``ddc_sm.tempo`` measures its own steadiness)."""
-    from ddc_sm import tempo as T
+    that it keeps on the grid, as ``ddc_sm.timing.tempo`` measures its own steadiness)."""
+    from ddc_sm.timing import tempo as T
 
     grid = T._settle(env, hop_s, bpm, iterations=0)
     if len(grid.times) < 3:
@@ -83,9 +83,9 @@ def grid_drift_ms(env: np.ndarray, hop_s: float, bpm: float) -> tuple[float, flo
 def human_beat_vs_onsets(onset, bpm: float, offset: float) -> dict:
     """Where the human beat sits against the audio's onsets, whatever our estimate says: the short-window
     onset strength folded at the human period, its peak nearest the human beat, and the attack before that
-    peak as ``ddc_sm.tempo`` places a beat (``RISE_FRACTION`` of the rise, ``LATENCY_S``).  Returns the
+    peak as ``ddc_sm.timing.tempo`` places a beat (``RISE_FRACTION`` of the rise, ``LATENCY_S``).  Returns the
     human beat minus the attack and minus the peak, in ms (positive: the human beat is later)."""
-    from ddc_sm import tempo as T
+    from ddc_sm.timing import tempo as T
 
     period = 60.0 / bpm
     prof = T._fold(onset.fine, onset.hop_s, period)
@@ -107,7 +107,7 @@ def librosa_peer(samples: np.ndarray, sample_rate: int) -> tuple[float, float]:
     tempo grid and an offset.  Returns (bpm, offset); (nan, nan) when it finds fewer than 8 beats."""
     import librosa
 
-    from ddc_sm import tempo as T
+    from ddc_sm.timing import tempo as T
 
     y = T._resample(samples, sample_rate)
     tempo, beats = librosa.beat.beat_track(y=y, sr=T.ANALYSIS_SR, units="time")
@@ -132,10 +132,10 @@ def human_note_phases(charts) -> dict:
 
 
 def evaluate_human(root: Path, limit: int | None, log, peer: bool = False) -> dict:
-    from ddc_sm.audio import load_audio
-    from ddc_sm.dataset import iter_songs
+    from ddc_sm.audio.decode import load_audio
+    from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.errors import AudioError
-    from ddc_sm.tempo import estimate_tempo_from_onsets, onset_envelope
+    from ddc_sm.timing.tempo import estimate_tempo_from_onsets, onset_envelope
 
     rows, skipped = [], []
     for song in iter_songs(root):
@@ -201,7 +201,7 @@ def evaluate_human(root: Path, limit: int | None, log, peer: bool = False) -> di
 def _pack_sync(rows: list[dict]) -> None:
     """What ``ddc-sm pack --match-sync`` would give each song: our grid moved by the sync bias of the *other*
     charted songs of its pack (leave one out), scored against the song's own chart."""
-    from ddc_sm.sync_bias import beat_difference, combine, shifted_offset
+    from ddc_sm.timing.sync_convention import beat_difference, combine, shifted_offset
 
     for r in rows:
         pack = r["song"].split("/")[0]
@@ -318,7 +318,7 @@ def _human_summary(rows: list[dict]) -> dict:
 
 def synthetic_tracks(n: int, seed: int):
     """(kind, bpm, first_beat, duration, noise_db, SynthTrack) for ``n`` seeded tracks."""
-    from ddc_sm import synth
+    from ddc_sm.audio import synth
 
     rng = np.random.default_rng(seed)
     for i in range(n):
@@ -337,7 +337,7 @@ def synthetic_tracks(n: int, seed: int):
 
 
 def evaluate_synthetic(n: int, seed: int, log) -> dict:
-    from ddc_sm.tempo import estimate_tempo
+    from ddc_sm.timing.tempo import estimate_tempo
 
     rows = []
     for kind, bpm, first_beat, duration, noise, track in synthetic_tracks(n, seed):
@@ -373,8 +373,8 @@ def evaluate_synthetic(n: int, seed: int, log) -> dict:
 def evaluate_controls(seed: int, log) -> list[dict]:
     """Audio without one steady beat: each must get a warning, and reliable=False where there is no constant
     beat at all (everything but the song whose second half is at another tempo, which half of is right)."""
-    from ddc_sm import synth
-    from ddc_sm.tempo import estimate_tempo
+    from ddc_sm.audio import synth
+    from ddc_sm.timing.tempo import estimate_tempo
 
     sr = 44100
     cases = [
@@ -402,7 +402,7 @@ def evaluate_controls(seed: int, log) -> list[dict]:
 def calibrate(n_per_kind: int, log) -> dict:
     """The onset function's lead before the attack, per kind of synthetic material (a seed range apart from
     the benchmark's): LATENCY_S is set to the midpoint of the kinds' means (minimax over the kinds)."""
-    from ddc_sm import tempo as T
+    from ddc_sm.timing import tempo as T
 
     saved = T.LATENCY_S
     T.LATENCY_S = 0.0

@@ -1,3 +1,3 @@
-from .cli import main
+from ddc_sm.commands.cli import main
 
 main()

@@ -14,13 +14,13 @@ SR = 22050
 
 @functools.lru_cache(maxsize=16)
 def _track(seconds: float, bpm: float):
-    from ddc_sm.synth import drum_track
+    from ddc_sm.audio.synth import drum_track
 
     return drum_track(bpm, 0.0, seconds, sample_rate=SR)
 
 
 def write_audio(path: Path, seconds: float = 10.0, bpm: float = 120.0) -> Path:
-    """A drum loop (ddc_sm.synth) written as .ogg/.wav/.flac by the file's suffix."""
+    """A drum loop (ddc_sm.audio.synth) written as .ogg/.wav/.flac by the file's suffix."""
     import soundfile
 
     track = _track(float(seconds), float(bpm))
@@ -111,7 +111,7 @@ def clean_ssc(**kw) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# a fast stand-in for ddc_sm.generate.make_charts (module level, so worker processes can import it)
+# a fast stand-in for ddc_sm.pipeline.make.make_charts (module level, so worker processes can import it)
 
 
 class FakeResult:
@@ -125,7 +125,7 @@ def fake_make_charts(audio_path, difficulties, *, force=False, add=False, format
     Audio whose name starts with 'bad' raises AudioError; 'crash' raises a plain RuntimeError;
     'die' writes the .sm and then raises SystemExit (a process killed between the two files)."""
     from ddc_sm.errors import AudioError, ChartExistsError
-    from ddc_sm.generate import existing_simfiles
+    from ddc_sm.pipeline.make import existing_simfiles
 
     audio_path = Path(audio_path)
     if audio_path.name.startswith("bad"):

@@ -4,9 +4,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from ddc_sm.beam_search import beam_search, tokens_to_rows  # noqa: E402
-from ddc_sm.models.selection import SelectionTransformer  # noqa: E402
-from ddc_sm.vocab import END, N_SPECIALS, PAD, START, Vocab, is_valid_sequence  # noqa: E402
+from ddc_sm.selection.beam_search import beam_search, tokens_to_rows  # noqa: E402
+from ddc_sm.selection.model import SelectionTransformer  # noqa: E402
+from ddc_sm.selection.vocab import END, N_SPECIALS, PAD, START, Vocab, is_valid_sequence  # noqa: E402
 
 ROWS = ["1000", "0100", "0010", "0001", "2000", "0200", "0020", "0002", "3000", "0300", "0030", "0003",
         "1001", "0110", "2002", "0220", "3003", "0330", "2200", "M000", "4000", "2222", "1100", "0M00"]
@@ -136,7 +136,7 @@ def test_empty_and_bad_beam(vocab):
 
 def test_beam_one_is_greedy_under_constraints(vocab):
     """Beam 1 picks the most likely allowed token at every step."""
-    from ddc_sm.beam_search import HoldTables
+    from ddc_sm.selection.beam_search import HoldTables
 
     model = tiny_model(len(vocab), seed=9)
     n = 12
@@ -196,7 +196,7 @@ def test_jump_budget_caps_a_model_that_only_wants_jumps(vocab, seed):
 
 
 def test_no_crossovers_forbids_left_middle_right_patterns():
-    from ddc_sm.chart_stats import crossover_patterns
+    from ddc_sm.simfiles.stats import crossover_patterns
 
     vocab = Vocab(["1000", "0100", "0010", "0001", "1001", "2000", "3000", "0003", "0002"])
     for seed in range(5):

@@ -1,4 +1,4 @@
-from ddc_sm.chart_stats import chart_stats, crossover_patterns
+from ddc_sm.simfiles.stats import chart_stats, crossover_patterns
 
 
 def test_crossover_patterns_count_left_middle_right_runs():

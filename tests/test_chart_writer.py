@@ -2,9 +2,9 @@ from fractions import Fraction
 
 import pytest
 
-from ddc_sm.chart_writer import GeneratedChart, SongInfo, add_charts, new_simfile, write_atomically
+from ddc_sm.simfiles.writer import GeneratedChart, SongInfo, add_charts, new_simfile, write_atomically
 from ddc_sm.errors import UserError
-from ddc_sm.simfile_compat import import_simfile
+from ddc_sm.simfiles.compat import import_simfile
 
 sf = import_simfile()
 

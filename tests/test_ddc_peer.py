@@ -257,7 +257,7 @@ def _reference_probability(placer, feats, frame, difficulty):
 
 @needs_peer
 def test_forward_pass_on_a_short_synthetic_clip():
-    from ddc_sm.synth import drum_track
+    from ddc_sm.audio.synth import drum_track
 
     placer = pl.DDCPeerPlacer.load()
     track = drum_track(120.0, 0.5, 4.0, sample_rate=44100)

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from ddc_sm.features import (FeatureStats, PLACEMENT_SR, SELECTION_SR, n_frames, placement_features,
+from ddc_sm.audio.features import (FeatureStats, PLACEMENT_SR, SELECTION_SR, n_frames, placement_features,
                              selection_features, time_to_frame)
-from ddc_sm.synth import drum_track
+from ddc_sm.audio.synth import drum_track
 
 DURATION = 30.44
 

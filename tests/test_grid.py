@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ddc_sm.grid import BEAT_SUBDIVISION, FULL_GRID, GRID_RULES, ConstantTiming, snap_beat, snap_times
+from ddc_sm.timing.grid import BEAT_SUBDIVISION, FULL_GRID, GRID_RULES, ConstantTiming, snap_beat, snap_times
 
 
 def test_constant_timing_follows_stepmania_offset_convention():
@@ -53,8 +53,8 @@ def test_collisions_keep_the_step_with_higher_priority():
 
 
 def test_click_track_gets_its_bpm_and_its_clicks_land_on_the_grid():
-    from ddc_sm.synth import click_track
-    from ddc_sm.tempo import estimate_tempo
+    from ddc_sm.audio.synth import click_track
+    from ddc_sm.timing.tempo import estimate_tempo
 
     bpm, first_beat = 137.0, 0.41
     track = click_track(bpm, first_beat, 30.0, sample_rate=22050, noise_db=-25.0)

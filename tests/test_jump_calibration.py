@@ -3,7 +3,7 @@ the human one."""
 
 import numpy as np
 
-from ddc_sm.train.jumps import calibrate, step_jump_share
+from ddc_sm.pipeline.calibrate_jumps import calibrate, step_jump_share
 
 
 class FakeSelector:
@@ -43,7 +43,7 @@ def test_calibration_lowers_jumps_to_the_human_share_and_never_raises_them():
 def test_cli_errors_are_one_line(tmp_path, capsys):
     import pytest
 
-    from ddc_sm.cli import main
+    from ddc_sm.commands.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main(["train", "jumps", str(tmp_path / "missing"), "--out", str(tmp_path / "out")])

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from ddc_sm.cli import main
-from ddc_sm.simfile_compat import import_simfile
+from ddc_sm.commands.cli import main
+from ddc_sm.simfiles.compat import import_simfile
 
 sf = import_simfile()
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "synth_128bpm.ogg"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ddc_sm.check import check_paths, run_check
-from ddc_sm.pack import MARKER, SongJob, find_song_dirs, plan_song, run_pack
+from ddc_sm.simfiles.lint import check_paths, run_check
+from ddc_sm.pipeline.pack import MARKER, SongJob, find_song_dirs, plan_song, run_pack
 from simfile_builders import broken_make_charts, clean_sm, clean_ssc, fake_make_charts, make_song, write_audio
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "ddc_sm" / "weights"
@@ -147,10 +147,10 @@ def test_jobs_give_the_same_result_in_the_same_order(tmp_path):
 def test_cli_pack(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import ddc_sm.generate
-    from ddc_sm.cli import app
+    import ddc_sm.pipeline.make
+    from ddc_sm.commands.cli import app
 
-    monkeypatch.setattr(ddc_sm.generate, "make_charts", fake_make_charts)
+    monkeypatch.setattr(ddc_sm.pipeline.make, "make_charts", fake_make_charts)
     pack = build_pack(tmp_path)
     result = CliRunner().invoke(app, ["pack", str(pack), "-d", "easy,hard"])
     assert result.exit_code == 1
@@ -161,7 +161,7 @@ def test_cli_pack(tmp_path, monkeypatch):
 
 def test_chart_writer_output_passes_check(tmp_path):
     """What the generator's writer produces (holds, 16th grid, timing, preview) lints clean."""
-    from ddc_sm.chart_writer import GeneratedChart, SongInfo, new_simfile, write_atomically
+    from ddc_sm.simfiles.writer import GeneratedChart, SongInfo, new_simfile, write_atomically
 
     write_audio(tmp_path / "song.ogg", 12, bpm=128)
     bpm, offset = 128.0, -0.25  # beat 0 at 0.25 s

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from ddc_sm import DIFFICULTIES
-from ddc_sm.features import FeatureStats
-from ddc_sm.models.placement import PlacementConfig, PlacementModel
-from ddc_sm.placement import FScore, StepPlacer, match_f_score, pick_peaks, smooth_probability
+from ddc_sm.audio.features import FeatureStats
+from ddc_sm.placement.model import PlacementConfig, PlacementModel
+from ddc_sm.placement.inference import FScore, StepPlacer, match_f_score, pick_peaks, smooth_probability
 from ddc_sm.weights import load_bundle, save_bundle
 
 TINY = dict(conv1_channels=2, conv2_channels=3, proj_size=8, lstm_hidden=6, lstm_layers=1, fc_size=0, dropout=0.0)
@@ -163,7 +163,7 @@ def test_match_is_one_to_one_and_optimal():
 def _write_song(song_dir: Path, bpm: float, seed: int):
     import soundfile
 
-    from ddc_sm.synth import drum_track
+    from ddc_sm.audio.synth import drum_track
 
     song_dir.mkdir(parents=True)
     track = drum_track(bpm, 0.5, 12.0, seed=seed)
@@ -186,7 +186,7 @@ def _write_song(song_dir: Path, bpm: float, seed: int):
 
 
 def test_training_smoke(tmp_path, monkeypatch):
-    from ddc_sm.train.placement import run_train_placement
+    from ddc_sm.placement.train import run_train_placement
 
     monkeypatch.setenv("DDC_SM_CACHE", str(tmp_path / "cache"))
     pack = tmp_path / "pack"
@@ -227,8 +227,8 @@ def test_shipped_placer_on_a_real_validation_song():
         pytest.skip(f"real data not found at {SHARED_PACKS} (../shared/data/packs); skipping the real-song check")
     if not (SHIPPED_DIR / "placement.pt").exists():
         pytest.skip("no shipped placement weights yet")
-    from ddc_sm.dataset import load_song
-    from ddc_sm.feature_cache import cached_features
+    from ddc_sm.simfiles.dataset import load_song
+    from ddc_sm.audio.cache import cached_features
 
     song = load_song(SHARED_PACKS / "Formula" / "CANDY STAR")  # in the split's 'valid' part
     placer = StepPlacer.load()
@@ -246,9 +246,9 @@ def SHIPPED_PACKS_OK():
 
 
 def test_onset_lag_finds_a_chart_offset():
-    from ddc_sm.features import placement_features
-    from ddc_sm.synth import drum_track
-    from ddc_sm.train.placement import onset_lag
+    from ddc_sm.audio.features import placement_features
+    from ddc_sm.audio.synth import drum_track
+    from ddc_sm.placement.train import onset_lag
 
     track = drum_track(120.0, 0.5, 12.0, seed=3)
     raw = placement_features(track.samples)

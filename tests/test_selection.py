@@ -8,10 +8,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from ddc_sm.features import FeatureStats  # noqa: E402
-from ddc_sm.models.selection import SelectionTransformer  # noqa: E402
-from ddc_sm.selection import StepSelector, difficulty_id, gap_features, step_inputs  # noqa: E402
-from ddc_sm.vocab import N_SPECIALS, START, Vocab, is_valid_sequence  # noqa: E402
+from ddc_sm.audio.features import FeatureStats  # noqa: E402
+from ddc_sm.selection.model import SelectionTransformer  # noqa: E402
+from ddc_sm.selection.inference import StepSelector, difficulty_id, gap_features, step_inputs  # noqa: E402
+from ddc_sm.selection.vocab import N_SPECIALS, START, Vocab, is_valid_sequence  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "packs"
 ROWS = ["1000", "0100", "0010", "0001", "2000", "0200", "0020", "0002", "3000", "0300", "0030", "0003",
@@ -22,7 +22,7 @@ TINY = {"frame_offsets": [-1, 0, 1], "n_mels": 100,
 
 
 def tiny_selector(seed=0):
-    from ddc_sm.selection import build_model
+    from ddc_sm.selection.inference import build_model
 
     torch.manual_seed(seed)
     vocab = Vocab(ROWS)
@@ -81,7 +81,7 @@ def test_incremental_matches_full_forward_and_padding(dec_conv):
 def test_fallback_config_matches_shipped_json():
     import json
 
-    from ddc_sm.train.selection import _FALLBACK_CONFIG, DEFAULT_CONFIG, load_config
+    from ddc_sm.selection.train import _FALLBACK_CONFIG, DEFAULT_CONFIG, load_config
 
     assert json.loads(DEFAULT_CONFIG.read_text()) == _FALLBACK_CONFIG == load_config()
 
@@ -149,7 +149,7 @@ def test_bundle_round_trip(tmp_path):
 
 def test_tiny_training_smoke():
     """The training loop on random features: runs, keeps the best epoch, scores sensibly."""
-    from ddc_sm.train.selection import ChartSample, SongFeatures, baselines, encode_chart, evaluate, train_model
+    from ddc_sm.selection.train import ChartSample, SongFeatures, baselines, encode_chart, evaluate, train_model
 
     rng = np.random.default_rng(0)
     vocab = Vocab.build([ROWS], k=20)
@@ -180,8 +180,8 @@ def test_train_command_on_a_synthesised_pack(tmp_path, monkeypatch):
 
     import soundfile as sf
 
-    from ddc_sm.synth import drum_track
-    from ddc_sm.train.selection import run_train_selection
+    from ddc_sm.audio.synth import drum_track
+    from ddc_sm.selection.train import run_train_selection
 
     monkeypatch.setenv("DDC_SM_CACHE", str(tmp_path / "cache"))
     pack = tmp_path / "pack"
@@ -233,8 +233,8 @@ def test_real_song_if_available():
         pytest.skip(f"real data not found at {SHARED} (../shared/data/packs); skipping the real-song check")
     if not (Path(__file__).resolve().parents[1] / "ddc_sm" / "weights" / "selection.pt").exists():
         pytest.skip("shipped selection weights not built yet")
-    from ddc_sm.dataset import iter_songs
-    from ddc_sm.feature_cache import cached_features
+    from ddc_sm.simfiles.dataset import iter_songs
+    from ddc_sm.audio.cache import cached_features
 
     song = next(s for s in iter_songs([SHARED / "StepMania 5"]) if s.charts and s.audio_path)
     chart = song.charts[0]

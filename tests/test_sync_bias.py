@@ -1,12 +1,12 @@
-"""A pack's sync convention (ddc_sm.sync_bias) and `ddc-sm pack --match-sync`."""
+"""A pack's sync convention (ddc_sm.timing.sync_convention) and `ddc-sm pack --match-sync`."""
 
 from pathlib import Path
 
 import pytest
 from simfile_builders import clean_sm, fake_make_charts, sm_text, write_audio
 
-from ddc_sm.pack import run_pack
-from ddc_sm.sync_bias import beat_difference, combine, measure_sync_bias, shifted_offset
+from ddc_sm.pipeline.pack import run_pack
+from ddc_sm.timing.sync_convention import beat_difference, combine, measure_sync_bias, shifted_offset
 
 
 def test_beat_difference_wraps_and_compares_octaves():
@@ -70,8 +70,8 @@ def test_pack_match_sync_moves_new_charts(tmp_path, capsys):
 
 
 def test_make_applies_an_offset_shift_to_the_estimate_only():
-    from ddc_sm.audio import load_audio
-    from ddc_sm.generate import MakeResult, _resolve_tempo
+    from ddc_sm.audio.decode import load_audio
+    from ddc_sm.pipeline.make import MakeResult, _resolve_tempo
 
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "synth_128bpm.ogg"
     audio = load_audio(fixture)

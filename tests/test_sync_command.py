@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from ddc_sm import synth
-from ddc_sm.cli import main
-from ddc_sm.sync_command import run_sync
+from ddc_sm.audio import synth
+from ddc_sm.commands.cli import main
+from ddc_sm.commands.sync import run_sync
 from ddc_sm.errors import AudioError
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ddc_sm import synth
-from ddc_sm.tempo import TempoCandidate, TempoEstimate, estimate_tempo, estimate_tempo_from_onsets, onset_envelope
+from ddc_sm.audio import synth
+from ddc_sm.timing.tempo import TempoCandidate, TempoEstimate, estimate_tempo, estimate_tempo_from_onsets, onset_envelope
 
 SR = 22050  # the analysis rate: no resampling, keeps the tests fast
 

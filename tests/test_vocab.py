@@ -2,7 +2,7 @@
 
 import pytest
 
-from ddc_sm.vocab import (END, ESSENTIAL_ROWS, N_SPECIALS, PAD, PERMUTATIONS, SPECIALS, START, Vocab,
+from ddc_sm.selection.vocab import (END, ESSENTIAL_ROWS, N_SPECIALS, PAD, PERMUTATIONS, SPECIALS, START, Vocab,
                           hold_states, is_valid_sequence, open_holds, permute_row, permute_rows, repair_rows,
                           row_transition, sequence_problems)
 

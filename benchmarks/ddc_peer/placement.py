@@ -156,7 +156,7 @@ def log_mel_features(y: np.ndarray, chunk: int = 2048) -> np.ndarray:
 
 def load_audio_44k(path) -> np.ndarray:
     """Mono float32 samples at 44.1 kHz (ddc_sm's decoder; DDC used essentia's MonoLoader)."""
-    from ddc_sm.audio import load_audio
+    from ddc_sm.audio.decode import load_audio
 
     return load_audio(path, SAMPLE_RATE, check=False).samples
 
@@ -329,14 +329,14 @@ class DDCPeerPlacer:
 # --------------------------------------------------------------------------------------------------
 def match_count(pred: np.ndarray, true: np.ndarray, tolerance: float = 0.02) -> int:
     """Size of a maximum one-to-one matching within ``tolerance`` seconds (ddc_sm's own matching)."""
-    from ddc_sm.placement import match_count as ddc_sm_match_count
+    from ddc_sm.placement.inference import match_count as ddc_sm_match_count
 
     return ddc_sm_match_count(pred, true, tol=tolerance)
 
 
 def prf(hits: int, n_pred: int, n_true: int) -> tuple[float, float, float]:
     """Precision, recall, F from match counts (ddc_sm's FScore)."""
-    from ddc_sm.placement import FScore
+    from ddc_sm.placement.inference import FScore
 
     score = FScore(hits, n_pred - hits, n_true - hits)
     return score.precision, score.recall, score.f
@@ -346,8 +346,8 @@ def evaluate(root, split: str = "all", tolerance: float = 0.02, peer_dir=None, t
              out=sys.stdout, limit: int | None = None) -> dict:
     """Per-chart and pooled placement P/R/F of the DDC peer at ±``tolerance`` s on ``root``'s songs
     (``split``: 'train', 'valid', 'test' of ddc_sm's split file, or 'all')."""
-    from ddc_sm.dataset import iter_songs
-    from ddc_sm.splits import load_split
+    from ddc_sm.simfiles.dataset import iter_songs
+    from ddc_sm.simfiles.splits import load_split
 
     placer = DDCPeerPlacer.load(peer_dir, thresholds)
     keys = None if split == "all" else set(load_split()[split])
@@ -399,8 +399,8 @@ def tune_thresholds(root, split: str = "valid", tolerance: float = 0.02, peer_di
                     grid=np.round(np.arange(0.02, 0.81, 0.01), 2)) -> dict[str, float]:
     """Per-difficulty thresholds maximising the pooled F-score on ``split`` of ddc_sm's split file
     (an alternative to DDC's fixed server thresholds, which were tuned on DDC's own validation set)."""
-    from ddc_sm.dataset import iter_songs
-    from ddc_sm.splits import load_split
+    from ddc_sm.simfiles.dataset import iter_songs
+    from ddc_sm.simfiles.splits import load_split
 
     placer = DDCPeerPlacer.load(peer_dir)
     keys = set(load_split()[split])

@@ -125,8 +125,8 @@ def chart_inputs(chart) -> tuple[list[str], np.ndarray]:
 
 
 def evaluate(root, split: str = "test", peer_dir=None, out=sys.stdout) -> dict:
-    from ddc_sm.dataset import iter_songs
-    from ddc_sm.splits import load_split
+    from ddc_sm.simfiles.dataset import iter_songs
+    from ddc_sm.simfiles.splits import load_split
 
     selector = DDCPeerSelector.load(peer_dir)
     keys = None if split == "all" else set(load_split()[split])

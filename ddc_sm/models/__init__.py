@@ -1,1 +1,0 @@
-"""Neural network modules of the two stages (imported lazily: they need torch)."""

@@ -1,0 +1,259 @@
+"""``ddc-sm eval``: score the models against human charts.
+
+For every song with human dance-single charts:
+- stage 1 at the chart's difficulty: placement precision, recall and F-score at ±20 ms against the times of the
+  chart's non-empty rows (per chart, and pooled over charts by summing matches);
+- stage 2 given the human step times: per-step accuracy and perplexity of the human states (teacher forced);
+- the generated chart (both stages, on the human chart's own timing grid) against the human chart: steps per
+  second, jump and hold shares, crossover patterns (see :mod:`ddc_sm.simfiles.stats`).
+Songs the weights were trained on are flagged, and a warning says their scores are optimistic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from ddc_sm import DIFFICULTIES
+from ddc_sm.simfiles.stats import chart_stats
+
+TOLERANCE_S = 0.020
+
+
+@dataclass
+class ChartScore:
+    song: str
+    difficulty: str
+    meter: int
+    part: str  # 'train', 'valid', 'test' or 'unseen'
+    tp: int
+    fp: int
+    fn: int
+    sel_steps: int
+    sel_correct: int
+    sel_nll: float
+    human: dict
+    generated: dict | None = None
+
+    @property
+    def placement(self):
+        from ddc_sm.placement.inference import FScore
+
+        return FScore(self.tp, self.fp, self.fn)
+
+    @property
+    def precision(self) -> float:
+        return self.placement.precision
+
+    @property
+    def recall(self) -> float:
+        return self.placement.recall
+
+    @property
+    def f1(self) -> float:
+        return self.placement.f
+
+    @property
+    def accuracy(self) -> float:
+        return self.sel_correct / self.sel_steps if self.sel_steps else 0.0
+
+    @property
+    def perplexity(self) -> float:
+        return math.exp(self.sel_nll / self.sel_steps) if self.sel_steps else float("nan")
+
+
+@dataclass
+class EvalReport:
+    charts: list[ChartScore] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def pooled(self, charts: list[ChartScore] | None = None) -> dict:
+        from ddc_sm.placement.inference import FScore
+
+        charts = self.charts if charts is None else charts
+        placement = sum((c.placement for c in charts), FScore(0, 0, 0))
+        n, correct, nll = (sum(getattr(c, k) for c in charts) for k in ("sel_steps", "sel_correct", "sel_nll"))
+        out = {
+            "charts": len(charts),
+            "precision": placement.precision, "recall": placement.recall, "f1": placement.f,
+            "f1_mean_per_chart": sum(c.f1 for c in charts) / len(charts) if charts else 0.0,
+            "accuracy": correct / n if n else 0.0,
+            "perplexity": math.exp(nll / n) if n else float("nan"),
+        }
+        for who in ("human", "generated"):
+            stats = [getattr(c, who) for c in charts if getattr(c, who)]
+            for key in ("steps_per_second", "jump_share", "hold_share", "crossovers_per_100"):
+                out[f"{who}_{key}"] = sum(s[key] for s in stats) / len(stats) if stats else float("nan")
+        return out
+
+    def summary(self) -> dict:
+        """Pooled scores overall, per split part and per difficulty."""
+        out = {"all": self.pooled()}
+        for part in ("test", "valid", "train", "unseen"):
+            sel = [c for c in self.charts if c.part == part]
+            if sel:
+                out[f"part:{part}"] = self.pooled(sel)
+        for d in DIFFICULTIES:
+            sel = [c for c in self.charts if c.difficulty == d]
+            if sel:
+                out[f"difficulty:{d}"] = self.pooled(sel)
+        return out
+
+    def to_json(self) -> dict:
+        charts = []
+        for c in self.charts:
+            d = asdict(c)
+            d.update(precision=c.precision, recall=c.recall, f1=c.f1, accuracy=c.accuracy, perplexity=c.perplexity)
+            charts.append(d)
+        return {"tolerance_s": TOLERANCE_S, "summary": self.summary(), "charts": charts,
+                "skipped": self.skipped, "warnings": self.warnings}
+
+
+def trained_songs(weights_dir=None) -> tuple[dict[str, str], str]:
+    """Song key → split part ('train', 'valid', 'test') for the weights, and where that came from.
+
+    The shipped weights are described by the split file; any weights also carry their own record of the songs
+    they trained and validated on, which takes precedence.
+    """
+    from ddc_sm.simfiles.splits import SPLIT_FILE, load_split
+    from ddc_sm.weights import load_bundle
+
+    parts: dict[str, str] = {}
+    sources = []
+    if weights_dir is None:
+        split = load_split()
+        parts = {k: p for p in ("train", "valid", "test") for k in split[p]}
+        sources.append(SPLIT_FILE.name)
+    for kind in ("placement", "selection"):
+        try:
+            extra = load_bundle(kind, weights_dir).get("extra", {})
+        except Exception:
+            continue
+        recorded = {k: part for part in ("valid", "train") for k in extra.get(f"{part}_songs", []) or []}
+        if recorded:
+            parts.update(recorded)
+            sources.append(f"the {kind} model's training record")
+    return parts, " and ".join(sources)
+
+
+def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool = True,
+             parts: Optional[list[str]] = None, log: Optional[Callable[[str], None]] = None) -> EvalReport:
+    """Score every human dance-single chart under ``pack_dirs`` (optionally only songs of the given split parts)."""
+    import numpy as np
+
+    from ddc_sm.simfiles.dataset import iter_songs
+    from ddc_sm.audio.cache import cached_features
+    from ddc_sm.pipeline.make import _engine_timing, _placer, _selector, charts_from_features, density_bounded_times
+    from ddc_sm.placement.inference import match_f_score
+
+    say = log or (lambda _m: None)
+    report = EvalReport()
+    wkey = str(weights_dir) if weights_dir else None
+    placer, selector = _placer(wkey), _selector(wkey)
+    known, source = trained_songs(weights_dir)
+    songs = [s for s in iter_songs(pack_dirs) if s.charts]
+    for i, song in enumerate(songs, 1):
+        part = known.get(song.key, "unseen") if known else "unseen"
+        if parts and part not in parts:
+            continue
+        if song.audio_path is None or not song.audio_path.exists():
+            report.skipped.append(f"{song.key}: no audio")
+            continue
+        say(f"[{i}/{len(songs)}] {song.key}")
+        try:
+            pfeats = cached_features(song.audio_path, "placement")
+            sfeats = cached_features(song.audio_path, "selection")
+        except Exception as exc:
+            report.skipped.append(f"{song.key}: {exc}")
+            continue
+        diffs = sorted({c.difficulty for c in song.charts}, key=DIFFICULTIES.index)
+        duration = (pfeats.shape[-1] - 1) / 100.0
+        # placement exactly as `make` does it: the difficulty's threshold, kept within its density range
+        probabilities = placer.probabilities(pfeats, diffs)
+        predicted = {d: density_bounded_times(placer, prob, d, duration) for d, prob in probabilities.items()}
+        generated = {}
+        if generate:
+            try:
+                timing = _engine_timing(song.simfile_path)
+                charts, _ = charts_from_features(pfeats, sfeats, duration, diffs, timing, weights_dir=weights_dir,
+                                                 beam_size=beam_size, probabilities=probabilities)
+                generated = {gen.difficulty: chart_stats(gen.times, gen.rows) for gen in charts}
+            except Exception as exc:  # a song whose timing the engine cannot use
+                report.skipped.append(f"{song.key} (generation): {exc}")
+        for chart in song.charts:
+            m = match_f_score(predicted[chart.difficulty], chart.times, tol=TOLERANCE_S)
+            known_rows = [(t, r) for t, r in zip(chart.times, chart.rows)]
+            sel = selector.score(sfeats, np.array([t for t, _ in known_rows]), [r for _, r in known_rows],
+                                 chart.difficulty)
+            report.charts.append(ChartScore(
+                song.key, chart.difficulty, chart.meter, part, int(m["tp"]), int(m["fp"]), int(m["fn"]),
+                int(sel["count"]), int(sel["correct"]), float(sel["nll"]),
+                chart_stats(chart.times, chart.rows), generated.get(chart.difficulty)))
+    seen = sorted({c.song for c in report.charts if c.part in ("train", "valid")})
+    if seen:
+        report.warnings.append(
+            f"{len(seen)} of the scored songs were used in training (train/valid, per {source}); "
+            "their scores are optimistic: see the 'test' rows for held-out songs")
+    return report
+
+
+def format_table(report: EvalReport) -> str:
+    lines = []
+    head = f"{'song':40.40} {'diff':9} {'part':6} {'F1':>5} {'P':>5} {'R':>5} {'acc':>5} {'ppl':>6} {'sps h/g':>9} {'jump% h/g':>9} {'hold% h/g':>9} {'xo/100 h/g':>11}"
+    lines.append(head)
+    lines.append("-" * len(head))
+    for c in report.charts:
+        g = c.generated or {}
+
+        def pair(key, scale=1.0, fmt="{:.1f}"):
+            gv = fmt.format(g[key] * scale) if key in g else "-"
+            return f"{fmt.format(c.human[key] * scale)}/{gv}"
+
+        lines.append(f"{c.song:40.40} {c.difficulty:9} {c.part:6} {c.f1:5.3f} {c.precision:5.3f} {c.recall:5.3f} "
+                     f"{c.accuracy:5.3f} {c.perplexity:6.2f} {pair('steps_per_second'):>9} "
+                     f"{pair('jump_share', 100, '{:.0f}'):>9} {pair('hold_share', 100, '{:.0f}'):>9} "
+                     f"{pair('crossovers_per_100'):>11}")
+    lines.append("")
+    lines.append(format_summary(report))
+    return "\n".join(lines)
+
+
+def format_summary(report: EvalReport) -> str:
+    lines = [f"{'group':22} {'charts':>6} {'F1':>5} {'P':>5} {'R':>5} {'F1/chart':>8} {'acc':>5} {'ppl':>6} "
+             f"{'sps h/g':>9} {'jump% h/g':>9} {'hold% h/g':>9} {'xo/100 h/g':>11}"]
+    for name, s in report.summary().items():
+        lines.append(
+            f"{name:22} {s['charts']:6d} {s['f1']:5.3f} {s['precision']:5.3f} {s['recall']:5.3f} "
+            f"{s['f1_mean_per_chart']:8.3f} {s['accuracy']:5.3f} {s['perplexity']:6.2f} "
+            f"{s['human_steps_per_second']:4.2f}/{s['generated_steps_per_second']:4.2f} "
+            f"{100 * s['human_jump_share']:4.0f}/{100 * s['generated_jump_share']:<4.0f} "
+            f"{100 * s['human_hold_share']:4.0f}/{100 * s['generated_hold_share']:<4.0f} "
+            f"{s['human_crossovers_per_100']:5.1f}/{s['generated_crossovers_per_100']:<5.1f}")
+    return "\n".join(lines)
+
+
+def run_eval(pack_dirs, *, weights_dir=None, as_json: bool = False, beam_size: int = 20, generate: bool = True,
+             parts: Optional[list[str]] = None) -> int:
+    from ddc_sm.errors import UserError
+
+    missing = [str(p) for p in pack_dirs if not Path(p).exists()]
+    if missing:
+        raise UserError(f"not found: {', '.join(missing)}")
+    report = evaluate(pack_dirs, weights_dir=weights_dir, beam_size=beam_size, generate=generate, parts=parts,
+                      log=lambda m: print(m, file=sys.stderr))
+    if not report.charts:
+        raise UserError("no human dance-single charts with audio found in " + ", ".join(map(str, pack_dirs)))
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    for s in report.skipped:
+        print(f"skipped: {s}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=1, default=float))
+    else:
+        print(format_table(report))
+    return 0

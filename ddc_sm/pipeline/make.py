@@ -1,0 +1,338 @@
+"""The ``make`` pipeline: audio → tempo → step placement → grid → step selection → .sm/.ssc.
+
+Charts are written beside the audio as ``<audio stem>.sm`` / ``.ssc``, or into the simfiles already in the
+folder that belong to this audio.  An existing chart is never touched unless ``force`` (replace) or ``add``
+(keep the existing charts and timing, add only the missing difficulties).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from ddc_sm import DIFFICULTIES
+from ddc_sm.audio.decode import AUDIO_EXTENSIONS, Audio, audio_tags, load_audio, playable_copy
+from ddc_sm.simfiles.writer import GeneratedChart, SongInfo, add_charts, new_simfile, write_atomically
+from ddc_sm.errors import ChartExistsError, UserError
+from ddc_sm.timing.grid import GRID_RULES, ConstantTiming, EngineTiming, snap_times
+from ddc_sm.simfiles.meter import estimate_meter, monotone_meters
+from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS, import_simfile
+
+# Rows per second of audio in the human charts of the split's train songs: 10th percentile to the 75th (to the
+# median for Beginner and Easy, which should stay gentle).  A chart whose F-score-optimal threshold gives a
+# density outside this range gets the threshold that brings it to the nearest bound, so a Beginner chart stays
+# sparse and unusual audio still gets a playable chart.
+STEP_DENSITY_RANGE = {"Beginner": (0.69, 0.99), "Easy": (1.40, 1.85), "Medium": (1.99, 3.48),
+                      "Hard": (2.57, 4.05), "Challenge": (3.10, 4.87)}
+SAMPLE_LENGTH_S = 12.0
+MIN_STEPS_WARNING = 8
+
+Log = Optional[Callable[[str], None]]
+
+
+@dataclass
+class MakeResult:
+    audio_path: Path
+    written: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # asked difficulties that the song already had
+    charts: list[GeneratedChart] = field(default_factory=list)
+    bpm: float | None = None
+    offset: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def find_song_audio(song_dir: str | os.PathLike) -> Path | None:
+    """The audio StepMania would play for a song folder: its simfile's #MUSIC, else the first audio file."""
+    from ddc_sm.simfiles.dataset import resolve_music
+
+    return resolve_music(song_dir)
+
+
+def existing_simfiles(audio_path: str | os.PathLike) -> list[Path]:
+    """The .sm/.ssc files in the audio's folder that belong to this audio (same stem or #MUSIC naming it)."""
+    from ddc_sm.simfiles.dataset import music_tag
+
+    audio_path = Path(audio_path)
+    folder = audio_path.parent
+    if not folder.is_dir():
+        return []
+    audio_files = [p for p in folder.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS]
+    out = []
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() not in SIMFILE_EXTENSIONS or not p.is_file():
+            continue
+        music = music_tag(p)
+        names_this_audio = p.stem.lower() == audio_path.stem.lower() or music.lower() == audio_path.name.lower()
+        music_unresolved = not music or not any(a.name.lower() == music.lower() for a in audio_files)
+        if names_this_audio or (music_unresolved and len(audio_files) == 1):
+            out.append(p)
+    return out
+
+
+def song_info_from_audio(audio_path: Path) -> tuple[str, str]:
+    """(title, artist) from tags, else from a file name like 'Artist - Title.ogg', else the file name."""
+    tags = audio_tags(audio_path)
+    if tags.get("title"):
+        return tags["title"], tags.get("artist", "")
+    stem = audio_path.stem
+    if " - " in stem:
+        artist, title = stem.split(" - ", 1)
+        return title.strip(), artist.strip()
+    return stem, tags.get("artist", "")
+
+
+@functools.lru_cache(maxsize=4)
+def _placer(weights_dir: str | None):
+    from ddc_sm.placement.inference import StepPlacer
+
+    return StepPlacer.load(weights_dir)
+
+
+@functools.lru_cache(maxsize=4)
+def _selector(weights_dir: str | None):
+    from ddc_sm.selection.inference import StepSelector
+
+    return StepSelector.load(weights_dir)
+
+
+def _sample_window(times: list[float], duration: float) -> tuple[float, float]:
+    """SAMPLESTART/SAMPLELENGTH: the 12 s window with the most steps, inside the song."""
+    length = min(SAMPLE_LENGTH_S, max(1.0, duration / 2))
+    if not times:
+        return max(0.0, min(duration - length, duration / 3)), length
+    t = np.asarray(times)
+    starts = np.clip(t - 1.0, 0.0, max(0.0, duration - length))
+    counts = [np.count_nonzero((t >= s) & (t < s + length)) for s in starts]
+    return float(round(starts[int(np.argmax(counts))], 3)), length
+
+
+def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20,
+                    seed: int = 0, log: Log = None) -> tuple[list[GeneratedChart], list[str]]:
+    """Run both models on ``audio`` for ``difficulties`` with the given grid ``timing``.
+
+    Returns the charts (in difficulty order) and warnings.
+    """
+    from ddc_sm.audio.features import PLACEMENT_SR, SELECTION_SR, placement_features, selection_features
+
+    (log or (lambda _m: None))("computing audio features...")
+    return charts_from_features(placement_features(audio.resampled(PLACEMENT_SR).samples),
+                                selection_features(audio.resampled(SELECTION_SR).samples), audio.duration,
+                                difficulties, timing, weights_dir=weights_dir, beam_size=beam_size, seed=seed,
+                                log=log)
+
+
+def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarray, duration: float,
+                         difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20, seed: int = 0,
+                         log: Log = None, probabilities: dict[str, np.ndarray] | None = None,
+                         ) -> tuple[list[GeneratedChart], list[str]]:
+    """Both models on precomputed raw features (see :mod:`ddc_sm.audio.features`): placement, grid, selection, meter.
+
+    ``probabilities``: the placement model's per-frame output for these difficulties, when already computed.
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    say = log or (lambda _m: None)
+    warnings: list[str] = []
+    wkey = str(weights_dir) if weights_dir else None
+    placer, selector = _placer(wkey), _selector(wkey)
+    say("placing steps...")
+    if probabilities is None:
+        probabilities = placer.probabilities(placement_feats, difficulties)
+    charts = []
+    for difficulty in difficulties:
+        beats, times = placed_steps(placer, probabilities[difficulty], difficulty, duration, timing)
+        say(f"selecting steps for {difficulty} ({len(beats)} steps)...")
+        rows = (selector.select(selection_feats, np.asarray(times), difficulty, beam_size=beam_size, seed=seed)
+                if beats else [])
+        if len(beats) < MIN_STEPS_WARNING:
+            warnings.append(f"{difficulty}: only {len(beats)} steps found; the audio may be too quiet or sparse")
+        charts.append(GeneratedChart(difficulty, estimate_meter(difficulty, times), list(beats), list(rows), times))
+    meters = monotone_meters({c.difficulty: c.meter for c in charts})
+    for c in charts:
+        c.meter = meters[c.difficulty]
+    return charts, warnings
+
+
+def placed_steps(placer, prob: np.ndarray, difficulty: str, duration: float, timing) -> tuple[list, list[float]]:
+    """The steps ``make`` places for a difficulty: (grid beats, their times in seconds).
+
+    Peaks of the placement probability ``prob`` (:func:`density_bounded_times`), snapped to the difficulty's
+    grid; of two steps that land on one slot, the more probable one stays.
+    """
+    step_times = density_bounded_times(placer, prob, difficulty, duration)
+    frames = np.rint(np.asarray(step_times) * 100).astype(int)
+    beats = snap_times(step_times, timing, GRID_RULES[difficulty], end_time=duration - 0.05,
+                       priority=lambda i: float(prob[frames[i]]))
+    times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))] if beats else []
+    return list(beats), times
+
+
+def density_bounded_times(placer, prob: np.ndarray, difficulty: str, duration: float) -> np.ndarray:
+    """Peak times at the difficulty's threshold, re-thresholded when the density leaves STEP_DENSITY_RANGE."""
+    times = placer.times_from_probability(prob, difficulty)
+    lo, hi = (rate * duration for rate in STEP_DENSITY_RANGE[difficulty])
+    if lo <= len(times) <= hi:
+        return times
+    target = lo if len(times) < lo else hi
+
+    def count(threshold: float) -> int:
+        return len(placer.times_from_probability(prob, difficulty, threshold=threshold))
+
+    if count(0.0) <= target:  # even every peak is not enough
+        return placer.times_from_probability(prob, difficulty, threshold=0.0)
+    low, high = 0.0, 1.0  # count(low) > target >= count(high)
+    for _ in range(20):
+        mid = (low + high) / 2
+        if count(mid) > target:
+            low = mid
+        else:
+            high = mid
+    return placer.times_from_probability(prob, difficulty, threshold=low if len(times) < lo else high)
+
+
+def chart_difficulties(path: Path) -> set[str]:
+    """The standard difficulties of the dance-single charts in a simfile (UserError when it is unreadable)."""
+    from ddc_sm.difficulty import canonical_difficulty
+
+    sf = import_simfile()
+    try:
+        sim = sf.open(str(path), strict=False)
+    except Exception as exc:
+        raise UserError(f"cannot read existing chart {path.name}: {exc}") from exc
+    return {canonical_difficulty(c.difficulty or "") for c in sim.charts
+            if (c.stepstype or "").strip().lower() == "dance-single"} & set(DIFFICULTIES)
+
+
+def _engine_timing(path: Path) -> EngineTiming:
+    sf = import_simfile()
+    sim = sf.open(str(path), strict=False)
+    try:
+        return EngineTiming(sf.timing.engine.TimingEngine(sf.timing.TimingData(sim)))
+    except Exception as exc:
+        raise UserError(f"cannot use the timing of {path} (#BPMS/#OFFSET): {exc}") from exc
+
+
+def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None, offset: float | None = None,
+                force: bool = False, add: bool = False, formats=("sm", "ssc"), weights_dir=None,
+                beam_size: int = 20, seed: int = 0, log: Log = None, offset_shift: float = 0.0) -> MakeResult:
+    """Generate charts for ``audio_path`` and write them; see the module docstring for the rules.
+
+    ``offset_shift``: seconds to move an *estimated* beat grid later (a pack's sync convention, see
+    :mod:`ddc_sm.timing.sync_convention`); a given ``offset`` and an existing chart's timing (``add``) are used as they are.
+    """
+    say = log or (lambda _m: None)
+    audio_path = Path(audio_path)
+    unknown = [d for d in difficulties if d not in DIFFICULTIES]
+    if unknown or not difficulties:
+        raise UserError(f"unknown difficulties {unknown}; use {', '.join(DIFFICULTIES)}")
+    if bpm is not None and not (10.0 <= bpm <= 1000.0):
+        raise UserError(f"--bpm {bpm} is not a usable tempo (10–1000)")
+    if not audio_path.is_file():
+        raise UserError(f"audio file not found: {audio_path}")
+    result = MakeResult(audio_path)
+    existing = existing_simfiles(audio_path)
+    if existing and not force and not add:
+        names = ", ".join(p.name for p in existing)
+        verb, them = ("exists", "it") if len(existing) == 1 else ("exist", "them")
+        raise ChartExistsError(f"{names} already {verb} beside {audio_path.name}; nothing written "
+                               f"(use --force to replace {them} or --add to add missing difficulties)")
+    targets: dict[Path, list[str]] = {}  # file -> difficulties to write into it
+    if add and existing:
+        present = {p: chart_difficulties(p) for p in existing}
+        for p in existing:
+            missing = [d for d in difficulties if d not in present[p]]
+            if missing:
+                targets[p] = missing
+        result.skipped = [d for d in difficulties if all(d in present[p] for p in existing)]
+        if not targets:
+            say(f"{audio_path.name}: every asked difficulty is already charted; nothing to do")
+            return result
+        if bpm is not None or offset is not None:
+            say("note: --bpm/--offset are ignored with --add; the existing chart's timing is used")
+        timing_source = next((p for p in existing if p.suffix.lower() == ".ssc"), existing[0])
+        timing = _engine_timing(timing_source)
+    else:
+        for kind in formats:
+            same_kind = [p for p in existing if p.suffix.lower() == f".{kind}"]
+            targets[same_kind[0] if same_kind else audio_path.with_suffix(f".{kind}")] = list(difficulties)
+        clash = [p for p in targets if p.exists() and not force]
+        if clash:
+            raise ChartExistsError(f"{', '.join(str(p) for p in clash)} already "
+                                   f"{'exists' if len(clash) == 1 else 'exist'}; nothing written (use --force to replace it)")
+        shadow = [p for p in existing if p not in targets]
+        if shadow:
+            result.warnings.append(f"{', '.join(p.name for p in shadow)} also in the folder: StepMania may load it instead")
+        others = sorted(p.name for p in audio_path.parent.iterdir()
+                        if p.suffix.lower() in SIMFILE_EXTENSIONS and p not in targets and p not in existing)
+        if others:
+            result.warnings.append(f"the folder also holds {', '.join(others)}: StepMania loads one simfile per "
+                                   "song folder, so give each song a folder of its own")
+        timing = None
+
+    say(f"reading {audio_path.name}...")
+    audio = load_audio(audio_path)
+    result.warnings += list(audio.warnings)
+    if audio.duration > 10 * 60:
+        result.warnings.append(f"long audio ({audio.duration / 60:.1f} min): generation takes a while")
+    if timing is None:
+        bpm, offset = _resolve_tempo(audio, bpm, offset, result, say, offset_shift)
+        timing = ConstantTiming(bpm, offset)
+        result.bpm, result.offset = bpm, offset
+
+    wanted = [d for d in DIFFICULTIES if any(d in v for v in targets.values())]
+    charts, warnings = generate_charts(audio, wanted, timing, weights_dir=weights_dir, beam_size=beam_size,
+                                       seed=seed, log=say)
+    result.charts, result.warnings = charts, result.warnings + warnings
+    by_name = {c.difficulty: c for c in charts}
+    if add and existing:
+        texts = {p: str(add_charts(p, [by_name[d] for d in ds])) for p, ds in targets.items()}
+    else:
+        title, artist = song_info_from_audio(audio_path)
+        hardest = charts[-1].times if charts else []
+        start, length = _sample_window(hardest, audio.duration)
+        music = playable_copy(audio_path)
+        if music != audio_path:
+            say(f"StepMania cannot play {audio_path.suffix} files: the chart plays {music.name}")
+        info = SongInfo(title, artist, music.name, float(bpm), float(offset), start, length)
+        texts = {p: str(new_simfile(p.suffix.lower().lstrip("."), info, [by_name[d] for d in ds]))
+                 for p, ds in targets.items()}
+    for p, text in texts.items():
+        write_atomically(p, text, overwrite=True)
+        result.written.append(p)
+    for w in result.warnings:
+        say(f"warning: {w}")
+    return result
+
+
+def _resolve_tempo(audio: Audio, bpm, offset, result: MakeResult, say, shift: float = 0.0) -> tuple[float, float]:
+    """BPM and offset: the user's where given, else estimated from the audio (an estimated beat grid moved
+    ``shift`` seconds later)."""
+    if bpm is not None and offset is not None:
+        return float(bpm), float(offset)
+    from ddc_sm.timing.tempo import estimate_tempo
+
+    say("estimating tempo...")
+    est = estimate_tempo(audio.samples, audio.sample_rate)
+    result.warnings += list(est.warnings)
+    best = est.best
+    if bpm is None:
+        say(f"tempo: {best.bpm:.3f} BPM, offset {best.offset:.3f} s (confidence {best.confidence:.2f})")
+        if offset is not None:  # the user gave the offset only
+            return float(best.bpm), float(offset)
+        bpm, estimated = float(best.bpm), float(best.offset)
+    else:  # the user gave the BPM only: keep the estimated phase of the beat, with beat 0 at or before time 0
+        bpm, period = float(bpm), 60.0 / float(bpm)
+        phase = (-best.offset) % period
+        estimated = float(period - phase if phase > 1e-9 else 0.0)
+    if not shift:
+        return bpm, estimated
+    from ddc_sm.timing.sync_convention import shifted_offset
+
+    say(f"offset {estimated:.3f} s moved {shift * 1000:+.1f} ms to the pack's sync")
+    return bpm, shifted_offset(bpm, estimated, shift)

@@ -1,0 +1,316 @@
+"""``ddc-sm pack``: chart every song of a pack that has no chart yet (or add missing difficulties with --add).
+
+A *song folder* is any folder under PACK_DIR (PACK_DIR included, hidden folders skipped) that holds an audio
+file.  For each one, in sorted order:
+
+* no chart for its audio → ``make_charts`` writes .sm and .ssc at the asked difficulties;
+* a chart already there → left alone, unless ``add``: then only the asked difficulties it lacks are added
+  (a song that has them all is not touched and no model is loaded for it);
+* a song that fails (corrupt audio, unreadable chart, ...) is reported and the run goes on; the exit code is 1
+  when any song failed.
+
+Resuming: before writing a song, a small marker file ``.ddc-sm-pack.json`` is put in its folder and it is
+removed once the song's charts are all written.  Each chart file is written atomically by the chart writer,
+but a run killed between the .sm and the .ssc of a new song would otherwise leave a song with one file that
+looks done; a re-run sees the marker and regenerates that song (overwriting only the files the interrupted
+run created).  Generation is deterministic, so a re-run writes the same charts.
+
+Every chart written is linted with ``ddc-sm check``; a new error there makes the song count as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from ddc_sm import DIFFICULTIES
+from ddc_sm.audio.decode import AUDIO_EXTENSIONS
+from ddc_sm.errors import UserError
+
+MARKER = ".ddc-sm-pack.json"
+FORMATS = ("sm", "ssc")
+
+
+@dataclass
+class SongJob:
+    song_dir: Path
+    audio: Path
+    mode: str  # "new" | "add" | "resume-new" | "resume-add"
+    difficulties: list[str]
+    offset_shift: float = 0.0  # seconds: the pack's sync convention (``--match-sync``), for new charts
+
+
+@dataclass
+class SongOutcome:
+    song_dir: Path
+    status: str  # "written" | "skipped" (has a chart) | "done" (has every asked difficulty) | "failed"
+    written: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+def find_song_dirs(pack_dir: Path) -> list[Path]:
+    """Folders under ``pack_dir`` (itself included) that hold an audio file, sorted; hidden ones skipped."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(pack_dir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        if any(not f.startswith(".") and f.lower().endswith(AUDIO_EXTENSIONS) for f in filenames):
+            found.append(Path(dirpath))
+    return sorted(found, key=lambda p: str(p).lower())
+
+
+def plan_song(song_dir: Path, difficulties: list[str], add: bool) -> SongJob | SongOutcome:
+    """What to do for one song folder: a job, or an outcome at once (skipped, done, failed)."""
+    from ddc_sm.pipeline.make import chart_difficulties, existing_simfiles, find_song_audio
+
+    try:
+        audio = find_song_audio(song_dir)
+        if audio is None:
+            return SongOutcome(song_dir, "skipped", message="no audio")
+        marker = _read_marker(song_dir)
+        if marker is not None:
+            if marker.get("mode") == "add":  # finish the interrupted addition (and add what this run asks)
+                asked = [d for d in DIFFICULTIES if d in set(marker.get("difficulties") or []) or (add and d in difficulties)]
+                return SongJob(song_dir, audio, "resume-add", asked or difficulties)
+            return SongJob(song_dir, audio, "resume-new", difficulties)
+        existing = existing_simfiles(audio)
+        if not existing:
+            return SongJob(song_dir, audio, "new", difficulties)
+        if not add:
+            return SongOutcome(song_dir, "skipped", message=f"has a chart ({', '.join(p.name for p in existing)})")
+        if all(set(difficulties) <= chart_difficulties(p) for p in existing):
+            return SongOutcome(song_dir, "done", message="has every asked difficulty")
+        return SongJob(song_dir, audio, "add", difficulties)
+    except UserError as exc:
+        return SongOutcome(song_dir, "failed", message=str(exc))
+    except Exception as exc:  # keep going past anything one song does
+        return SongOutcome(song_dir, "failed", message=f"{type(exc).__name__}: {exc}")
+
+
+def _read_marker(song_dir: Path) -> Optional[dict]:
+    path = song_dir / MARKER
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {"mode": "new"}
+    except (OSError, ValueError):
+        return {"mode": "new"}
+
+
+def _write_marker(song_dir: Path, data: dict) -> None:
+    tmp = song_dir / (MARKER + ".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, song_dir / MARKER)
+
+
+def _clear_marker(song_dir: Path) -> None:
+    (song_dir / MARKER).unlink(missing_ok=True)
+    (song_dir / (MARKER + ".tmp")).unlink(missing_ok=True)
+
+
+def _remove_stale_temp_files(job: SongJob) -> None:
+    """Temporary files the chart writer left behind when its process was killed (``.<stem>.*.tmp``)."""
+    for p in job.song_dir.glob(f".{job.audio.stem}.*.tmp"):
+        p.unlink(missing_ok=True)
+
+
+def _lint_errors(paths: list[Path]) -> set[tuple]:
+    from ddc_sm.simfiles.lint import ERROR, check_paths
+
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        return set()
+    problems, _ = check_paths(paths)
+    return {(p.file, p.chart, p.code, p.location, p.message) for p in problems if p.severity == ERROR}
+
+
+def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -> SongOutcome:
+    """Generate one song's charts (in this process); never raises for a problem of the song."""
+    if maker is None:
+        from ddc_sm.pipeline.make import make_charts as maker
+    mode = job.mode
+    add = mode in ("add", "resume-add")
+    force = mode == "resume-new"  # overwrite what the interrupted run wrote for this song
+    planned = [job.audio.with_suffix(f".{kind}") for kind in FORMATS]
+    try:
+        from ddc_sm.pipeline.make import existing_simfiles
+
+        before_files = existing_simfiles(job.audio) if add else []
+        before = _lint_errors(before_files)
+        stamps = {p: _stamp(p) for p in (before_files if add else planned)}
+        if mode.startswith("resume"):
+            _remove_stale_temp_files(job)
+        _write_marker(job.song_dir, {"mode": "add" if add else "new", "audio": job.audio.name,
+                                     "difficulties": list(job.difficulties),
+                                     "files": [p.name for p in stamps]})
+        result = maker(job.audio, job.difficulties, force=force, add=add, formats=FORMATS,
+                       weights_dir=weights_dir, log=None, offset_shift=job.offset_shift)
+    except UserError as exc:
+        _finish_failed(job, locals().get("stamps", {}))
+        return SongOutcome(job.song_dir, "failed", message=str(exc))
+    except Exception as exc:
+        _finish_failed(job, locals().get("stamps", {}))
+        return SongOutcome(job.song_dir, "failed", message=f"{type(exc).__name__}: {exc}")
+    _clear_marker(job.song_dir)
+    written = [Path(p) for p in result.written]
+    if not written:
+        return SongOutcome(job.song_dir, "done", message="has every asked difficulty")
+    try:
+        new_errors = sorted(_lint_errors(written) - before, key=str)
+    except Exception as exc:  # the check itself failed: report, do not hide the written charts
+        new_errors = [("", None, "check", None, f"{type(exc).__name__}: {exc}")]
+    names = [str(p) for p in written]
+    if new_errors:
+        first = new_errors[0]
+        where = ": ".join(x for x in (Path(first[0]).name if first[0] else "", first[1], first[3]) if x)
+        return SongOutcome(job.song_dir, "failed", names,
+                           f"written chart fails check ({len(new_errors)} error(s)); first: {where}: {first[4]}")
+    return SongOutcome(job.song_dir, "written", names)
+
+
+def _stamp(path: Path):
+    try:
+        st = path.stat()
+        return (st.st_mtime_ns, st.st_size)
+    except OSError:
+        return None
+
+
+def _finish_failed(job: SongJob, stamps: dict) -> None:
+    """After a failure, keep the marker only when the song's files were partly written (a re-run redoes it)."""
+    if any(_stamp(p) != before for p, before in stamps.items()):
+        return
+    if job.mode == "resume-new" and any(before is not None for before in stamps.values()):
+        return  # still the interrupted run's files to redo
+    _clear_marker(job.song_dir)
+
+
+def _init_worker(threads: int) -> None:
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+
+
+def _run_song_in_worker(job: SongJob, maker, weights_dir) -> SongOutcome:
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    return run_song(job, maker, weights_dir)
+
+
+def _uses_real_generator() -> bool:
+    from ddc_sm.pipeline import make as generate
+
+    return getattr(generate.make_charts, "__module__", None) == generate.__name__
+
+
+def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int = 1, weights_dir=None,
+             maker: Optional[Callable] = None, out=None, match_sync: bool = False) -> int:
+    """Chart every song folder under ``pack_dir`` (see the module docstring); 1 when any song failed.
+
+    ``maker`` replaces ``ddc_sm.pipeline.make.make_charts`` (tests); with ``jobs`` > 1 it must be importable
+    by name from a worker process.  Written files are printed to ``out`` (stdout), progress and failures go
+    to stderr.  ``match_sync``: new charts follow the sync convention of the pack's existing charts
+    (:mod:`ddc_sm.timing.sync_convention`), when at least a few of them agree with the estimate.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    out = out or sys.stdout
+    pack_dir = Path(pack_dir)
+    if not pack_dir.is_dir():
+        raise UserError(f"pack folder not found: {pack_dir}")
+    if not difficulties:
+        raise UserError("no difficulty asked")
+    jobs = max(1, int(jobs))
+    songs = find_song_dirs(pack_dir)
+    if not songs:
+        raise UserError(f"no song folders (folders with .ogg/.mp3/.wav/.flac audio) under {pack_dir}")
+
+    err = Console(stderr=True)
+    outcomes: dict[Path, SongOutcome] = {}
+    todo: list[SongJob] = []
+    for song in songs:
+        planned = plan_song(song, difficulties, add)
+        if isinstance(planned, SongOutcome):
+            outcomes[song] = planned
+        else:
+            todo.append(planned)
+    if match_sync and todo:
+        from dataclasses import replace
+
+        from ddc_sm.timing.sync_convention import MIN_SONGS, measure_sync_bias
+
+        bias = measure_sync_bias([pack_dir])
+        if bias is None:
+            err.print(f"--match-sync: fewer than {MIN_SONGS} charted constant-tempo songs agree with the estimate; "
+                      "new charts keep the estimated offset", markup=False, highlight=False, soft_wrap=True)
+        else:
+            err.print(f"--match-sync: {bias.describe()}; new charts are moved to match", markup=False,
+                      highlight=False, soft_wrap=True)
+            todo = [replace(job, offset_shift=bias.seconds) for job in todo]
+    if maker is None and todo and _uses_real_generator():
+        from ddc_sm.weights import bundle_path
+
+        for kind in ("placement", "selection"):  # missing weights: fail once, not once per song
+            bundle_path(kind, weights_dir)
+
+    def name(song: Path) -> str:
+        return str(song.relative_to(pack_dir)) if song != pack_dir else song.name
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err, transient=False)
+    with progress:
+        task = progress.add_task("charting", total=len(todo))
+
+        def finished(outcome: SongOutcome) -> None:
+            outcomes[outcome.song_dir] = outcome
+            if outcome.status == "failed":
+                progress.console.print(f"failed: {name(outcome.song_dir)}: {outcome.message}", markup=False,
+                                       highlight=False, soft_wrap=True)
+            progress.advance(task)
+
+        if jobs == 1 or len(todo) <= 1:
+            for job in todo:
+                progress.update(task, description=f"charting {name(job.song_dir)[:40]}")
+                finished(run_song(job, maker, weights_dir))
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            threads = max(1, (os.cpu_count() or 1) // jobs)
+            ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx, initializer=_init_worker,
+                                     initargs=(threads,)) as pool:
+                futures = {pool.submit(_run_song_in_worker, job, maker, weights_dir): job for job in todo}
+                try:
+                    for fut in as_completed(futures):
+                        job = futures[fut]
+                        try:
+                            outcome = fut.result()
+                        except Exception as exc:  # the worker process died
+                            outcome = SongOutcome(job.song_dir, "failed", message=f"worker failed: {type(exc).__name__}: {exc}")
+                        progress.update(task, description=f"charted {name(job.song_dir)[:40]}")
+                        finished(outcome)
+                except KeyboardInterrupt:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+        progress.update(task, description="charting done")
+
+    ordered = [outcomes[s] for s in songs if s in outcomes]
+    for o in ordered:
+        for path in o.written:
+            out.write(f"{path}\n")
+    out.flush()
+    written = sum(o.status == "written" for o in ordered)
+    skipped = sum(o.status in ("skipped", "done") for o in ordered)
+    failed = [o for o in ordered if o.status == "failed"]
+    err.print(f"{len(ordered)} songs: {written} charted, {skipped} already charted, {len(failed)} failed",
+              markup=False, highlight=False, soft_wrap=True)
+    for o in failed:
+        err.print(f"failed: {name(o.song_dir)}: {o.message}", markup=False, highlight=False, soft_wrap=True)
+    return 1 if failed else 0

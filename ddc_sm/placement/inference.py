@@ -1,0 +1,227 @@
+"""Stage 1 at inference: step probabilities per frame, peak picking into step times, and the F-score.
+
+``StepPlacer`` wraps the trained C-LSTM (:mod:`ddc_sm.placement.model`) with its feature statistics and
+the per-difficulty peak-picking thresholds chosen on validation data::
+
+    placer = StepPlacer.load()                      # shipped weights (or StepPlacer.load(weights_dir))
+    raw = cached_features(audio_path, "placement")  # or features.placement_features(y44k): (80, 3, T)
+    times = placer.step_times(raw, ["Easy", "Hard"])  # {"Easy": array of seconds, "Hard": ...}
+
+Peak picking: the probability is smoothed with a normalised Hamming window of ``smooth`` frames, then
+``scipy.signal.find_peaks`` keeps peaks at least ``thresholds[difficulty]`` high and ``min_distance`` frames
+apart.  Inference is deterministic (eval mode, no sampling).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ddc_sm import DIFFICULTIES
+from ddc_sm.errors import UserError
+from ddc_sm.audio.features import FRAME_RATE, FeatureStats
+
+DEFAULT_SMOOTH = 3
+DEFAULT_MIN_DISTANCE = 3
+DEFAULT_THRESHOLD = 0.25
+
+
+# --- F-score ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FScore:
+    """Counts of a one-to-one matching of predicted and true step times, and the scores they give."""
+
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f(self) -> float:
+        denom = 2 * self.tp + self.fp + self.fn
+        return 2 * self.tp / denom if denom else 0.0
+
+    def __add__(self, other: "FScore") -> "FScore":
+        """Micro-averaging over charts: add the counts."""
+        return FScore(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+
+    def __getitem__(self, key: str):
+        """Dict-style access too: ``score["tp"]``, ``score["f"]`` ..."""
+        if key not in ("tp", "fp", "fn", "precision", "recall", "f"):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def to_dict(self) -> dict:
+        return {"precision": self.precision, "recall": self.recall, "f": self.f,
+                "tp": self.tp, "fp": self.fp, "fn": self.fn}
+
+
+def match_count(pred_times: Iterable[float], true_times: Iterable[float], tol: float = 0.02) -> int:
+    """Size of the largest one-to-one matching with |pred − true| ≤ tol (greedy on sorted times is optimal in 1-D)."""
+    p = np.sort(np.asarray(list(pred_times) if not isinstance(pred_times, np.ndarray) else pred_times, dtype=np.float64))
+    t = np.sort(np.asarray(list(true_times) if not isinstance(true_times, np.ndarray) else true_times, dtype=np.float64))
+    tol = tol + 1e-9
+    i = j = matched = 0
+    while i < len(p) and j < len(t):
+        if p[i] < t[j] - tol:
+            i += 1
+        elif t[j] < p[i] - tol:
+            j += 1
+        else:
+            matched += 1
+            i += 1
+            j += 1
+    return matched
+
+
+def match_f_score(pred_times: Iterable[float], true_times: Iterable[float], tol: float = 0.02) -> FScore:
+    """Precision/recall/F of predicted step times against true ones, each true step matched at most once
+    within ``tol`` seconds (±20 ms by default).  Returns an :class:`FScore` (``.precision``, ``.recall``,
+    ``.f``, ``.tp``, ``.fp``, ``.fn``); add FScores to pool charts."""
+    pred = np.asarray(list(pred_times) if not isinstance(pred_times, np.ndarray) else pred_times, dtype=np.float64)
+    true = np.asarray(list(true_times) if not isinstance(true_times, np.ndarray) else true_times, dtype=np.float64)
+    tp = match_count(pred, true, tol)
+    return FScore(tp, len(pred) - tp, len(true) - tp)
+
+
+# --- peak picking ----------------------------------------------------------------------------------------
+def smooth_probability(prob: np.ndarray, width: int = DEFAULT_SMOOTH) -> np.ndarray:
+    """Convolve with a normalised Hamming window of ``width`` frames (1 or less = unchanged)."""
+    prob = np.asarray(prob, dtype=np.float64)
+    if width is None or width <= 1 or prob.size == 0:
+        return prob
+    window = np.hamming(int(width) + 2)[1:-1]  # no zero end points
+    window /= window.sum()
+    return np.convolve(prob, window, mode="same")
+
+
+def pick_peaks(prob: np.ndarray, threshold: float, *, smooth: int = DEFAULT_SMOOTH,
+               min_distance: int = DEFAULT_MIN_DISTANCE) -> np.ndarray:
+    """Frame indices (sorted, int64) of the peaks of the smoothed probability that reach ``threshold``."""
+    from scipy.signal import find_peaks
+
+    s = smooth_probability(prob, smooth)
+    if s.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    peaks, _ = find_peaks(s, height=threshold, distance=max(1, int(min_distance)))
+    return peaks.astype(np.int64)
+
+
+def frames_to_times(frames: np.ndarray) -> np.ndarray:
+    return np.asarray(frames, dtype=np.float64) / FRAME_RATE
+
+
+def decode_windowed(model, enc, difficulty, window: int = 0):
+    """LSTM + head over the whole song (``window`` 0), or over windows of ``window`` frames that overlap by
+    half a window (each frame's logit comes from the centre half of a window, as in training)."""
+    import torch
+
+    T = enc.shape[1]
+    if window <= 0 or T <= window:
+        return model.decode(enc, difficulty)
+    margin = window // 4
+    hop = window - 2 * margin
+    out = torch.empty(enc.shape[0], T)
+    start = 0
+    while start < T:
+        s0 = max(0, min(start - margin, T - window))
+        end = min(T, start + hop)
+        logits = model.decode(enc[:, s0:s0 + window], difficulty)
+        out[:, start:end] = logits[:, start - s0:end - s0]
+        start = end
+    return out
+
+
+def _canonical(difficulties: str | Sequence[str]) -> list[str]:
+    if isinstance(difficulties, str):
+        difficulties = [difficulties]
+    out = []
+    for name in difficulties:
+        match = [d for d in DIFFICULTIES if d.lower() == str(name).strip().lower()]
+        if not match:
+            raise UserError(f"unknown difficulty {name!r}; use one of {', '.join(DIFFICULTIES)}")
+        out.append(match[0])
+    return out
+
+
+# --- the placer ------------------------------------------------------------------------------------------
+class StepPlacer:
+    """A trained step placement model with its normalisation and peak-picking settings."""
+
+    def __init__(self, model, stats: FeatureStats, thresholds: dict[str, float], *, smooth: int = DEFAULT_SMOOTH,
+                 min_distance: int = DEFAULT_MIN_DISTANCE, window: int = 0, extra: dict | None = None):
+        self.model = model.eval()
+        self.stats = stats
+        self.thresholds = {d: float(thresholds.get(d, DEFAULT_THRESHOLD)) for d in DIFFICULTIES}
+        self.smooth = int(smooth)
+        self.min_distance = int(min_distance)
+        self.window = int(window)  # 0: the LSTM runs over the whole song at once
+        self.extra = extra or {}
+
+    @classmethod
+    def from_bundle(cls, bundle: dict) -> "StepPlacer":
+        from ddc_sm.placement.model import PlacementModel
+
+        config = bundle.get("config") or {}
+        model = PlacementModel(config.get("model") or {})
+        try:
+            model.load_state_dict(bundle["state_dict"])
+        except (RuntimeError, KeyError) as exc:
+            raise UserError(f"placement weights do not fit the model config: {exc}") from exc
+        stats = FeatureStats.from_dict(bundle["stats"])
+        peaks = config.get("peaks") or {}
+        return cls(model, stats, peaks.get("thresholds") or {}, smooth=peaks.get("smooth", DEFAULT_SMOOTH),
+                   min_distance=peaks.get("min_distance", DEFAULT_MIN_DISTANCE), window=peaks.get("window", 0),
+                   extra=bundle.get("extra") or {})
+
+    @classmethod
+    def load(cls, weights_dir: str | os.PathLike | None = None) -> "StepPlacer":
+        from ddc_sm.weights import load_bundle
+
+        return cls.from_bundle(load_bundle("placement", weights_dir))
+
+    # -- inference --
+    def _normalised(self, raw_feats: np.ndarray):
+        import torch
+
+        raw = np.asarray(raw_feats, dtype=np.float32)
+        if raw.ndim != 3 or raw.shape[:2] != tuple(self.stats.mean.shape):
+            raise ValueError(f"expected placement features of shape {tuple(self.stats.mean.shape)} + (frames,), got {raw.shape}")
+        x = self.stats.apply(raw)  # (F, C, T)
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(1, 2, 0)))[None]  # (1, C, T, F)
+
+    def probabilities(self, raw_feats: np.ndarray, difficulties: str | Sequence[str]) -> dict[str, np.ndarray]:
+        """Per-frame step probability (float32, shape (T,)) for each difficulty; the conv stack runs once."""
+        import torch
+
+        diffs = _canonical(difficulties)
+        if not diffs:
+            return {}
+        with torch.no_grad():
+            x = self._normalised(raw_feats)
+            enc = self.model.encode(self.model.pad(x))  # (1, T, P), shared by all difficulties
+            out = {}
+            for d in diffs:  # one difficulty at a time: the LSTM's memory grows with batch × frames
+                idx = torch.tensor([DIFFICULTIES.index(d)], dtype=torch.long)
+                out[d] = torch.sigmoid(decode_windowed(self.model, enc, idx, self.window))[0].numpy().astype(np.float32)
+        return out
+
+    def step_times(self, raw_feats: np.ndarray, difficulties: str | Sequence[str], *,
+                   thresholds: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+        """Sorted step times in seconds (frame / 100) for each difficulty."""
+        probs = self.probabilities(raw_feats, difficulties)
+        return {d: self.times_from_probability(p, d, threshold=(thresholds or {}).get(d)) for d, p in probs.items()}
+
+    def times_from_probability(self, prob: np.ndarray, difficulty: str, *, threshold: float | None = None) -> np.ndarray:
+        thr = self.thresholds[_canonical(difficulty)[0]] if threshold is None else float(threshold)
+        return frames_to_times(pick_peaks(prob, thr, smooth=self.smooth, min_distance=self.min_distance))

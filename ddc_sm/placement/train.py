@@ -1,0 +1,453 @@
+"""Training the stage-1 step placement model: ``ddc-sm train placement PACK_DIRS... --out DIR [--config FILE]``.
+
+Data: every song under the pack folders (:func:`ddc_sm.simfiles.dataset.iter_songs`); each dance-single chart is one
+example (song audio + difficulty → frames of its non-empty rows).  Songs are split by song: those listed in
+``ddc_sm/simfiles/split_shared_data.json`` go to their part (train → training, valid → early stopping and threshold
+choice, test → never read); other songs go to validation when a seeded hash of their key falls under
+``valid_share`` (about 10 %), else to training.
+
+Training: random sub-sequences of ``min_len``..``max_len`` frames from songs sampled in proportion to their
+length; all charts of a sampled song share one conv pass (the conv stack does not depend on difficulty).
+Adam with a cosine learning-rate decay, BCE on per-frame logits, seeded.  Augmentation (the data are small):
+
+* gain jitter: a constant shift of the log-mel (uniform ±``gain_db`` dB), as songs are mastered at very
+  different loudness;
+* time jitter: with probability ``time_jitter_prob`` a chart's targets in a sub-sequence move by a constant
+  ±``time_jitter_frames`` frame, as the packs' sync is off by a few ms on some songs and the evaluation
+  tolerance is ±20 ms anyway;
+* optional target smoothing (``target_smooth``: the value given to the neighbours of a step frame).
+
+Sync correction (``sync_correction``): some charts of the packs are 30–70 ms off their audio (measured: 13
+of the 93 training songs of ``../shared/data`` by more than 25 ms), which teaches the model blurred, late or
+early targets.  For each training song the lag that best lines its steps up with the audio's spectral-flux
+onsets is estimated (:func:`onset_lag`, ±100 ms, sub-frame) and its targets are moved by that lag minus the
+median lag of all training songs; unsure estimates are left alone.  Validation charts are never moved, so
+the validation F-scores are against the human charts as they are.
+
+The checkpoint with the best validation F-score is kept; then the Hamming smoothing width, the minimum peak
+distance, the inference window and a threshold per difficulty are chosen to maximise the validation F-score
+(±20 ms, one-to-one matching), and everything is written to ``OUT/placement.pt`` (float16).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ddc_sm import DIFFICULTIES
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "train.json"
+THRESHOLD_GRID = np.round(np.arange(0.02, 0.91, 0.01), 2)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_config(config_path: str | os.PathLike | None = None) -> dict:
+    """The shipped config, overlaid (recursively) with the user's JSON file when given."""
+    from ddc_sm.config import overlay_json
+
+    return overlay_json(overlay_json({}, DEFAULT_CONFIG), config_path)
+
+
+@dataclass
+class SongExample:
+    key: str
+    feats: np.ndarray  # z-scored, float16, (C, T, F)
+    charts: list[tuple[int, np.ndarray, np.ndarray]]  # (difficulty index, step frames (int64, sorted), step times)
+
+    @property
+    def n_frames(self) -> int:
+        return self.feats.shape[1]
+
+
+def collect_songs(pack_dirs, config: dict, split_path=None):
+    """Read the packs; returns (train, valid, skipped) lists of (SongData, raw features)."""
+    from ddc_sm.simfiles.dataset import iter_songs
+    from ddc_sm.audio.cache import cached_features
+    from ddc_sm.simfiles.splits import load_split, training_part
+
+    try:
+        split = load_split(split_path)
+    except (OSError, ValueError, KeyError):
+        split = {"train": [], "valid": [], "test": []}
+    train, valid, skipped = [], [], []
+    for song in iter_songs([str(p) for p in pack_dirs]):
+        if not song.charts:
+            continue
+        part = training_part(song.key, split, float(config.get("valid_share", 0.1)), int(config.get("seed", 0)))
+        if part == "test":
+            skipped.append((song.key, "test split"))
+            continue
+        if song.audio_path is None:
+            skipped.append((song.key, "no audio"))
+            _log(f"  skip {song.key}: no audio file")
+            continue
+        try:
+            raw = cached_features(song.audio_path, "placement")
+        except Exception as exc:  # undecodable audio: skip the song, say so
+            skipped.append((song.key, f"audio error: {exc}"))
+            _log(f"  skip {song.key}: {exc}")
+            continue
+        (train if part == "train" else valid).append((song, raw))
+    return train, valid, skipped
+
+
+def onset_lag(raw: np.ndarray, step_times: np.ndarray, max_lag: int = 10) -> tuple[float, float]:
+    """How far (seconds, sub-frame) the audio's onsets sit after the given step times, and a confidence.
+
+    The onset strength is the spectral flux of the 1024-FFT log-mel (positive differences summed over bands,
+    minus a 21-frame moving mean); the lag maximises its mean over the step frames.  The confidence is the
+    peak's height above the median of the lag curve in units of the curve's standard deviation; a lag at
+    the edge of the search range gets confidence 0.
+    """
+    from ddc_sm.audio.features import time_to_frame
+
+    x = raw[:, 0, :].astype(np.float32)
+    flux = np.maximum(0.0, np.diff(x, axis=1, prepend=x[:, :1])).sum(axis=0)
+    flux = flux - np.convolve(flux, np.ones(21) / 21, mode="same")
+    T = len(flux)
+    frames = time_to_frame(np.asarray(step_times))
+    frames = frames[(frames >= max_lag + 1) & (frames < T - max_lag - 1)]
+    if len(frames) < 8:
+        return 0.0, 0.0
+    lags = np.arange(-max_lag, max_lag + 1)
+    curve = np.array([flux[frames + lag].mean() for lag in lags])
+    i = int(np.argmax(curve))
+    if i == 0 or i == len(lags) - 1:
+        return 0.0, 0.0
+    a, b, c = curve[i - 1], curve[i], curve[i + 1]
+    denom = a - 2 * b + c
+    sub = 0.5 * (a - c) / denom if denom < 0 else 0.0
+    confidence = float((b - np.median(curve)) / (curve.std() + 1e-9))
+    return float((lags[i] + sub) / 100.0), confidence
+
+
+def sync_corrections(pairs, max_lag: int, min_confidence: float) -> dict[str, float]:
+    """Per-song shift (seconds) that moves the charts' steps onto the audio's onsets, relative to the median
+    lag of all these songs (so the data's overall convention is kept); 0 where the estimate is unsure."""
+    lags = {}
+    for song, raw in pairs:
+        times = np.concatenate([np.asarray(c.times) for c in song.charts])
+        lag, conf = onset_lag(raw, times, max_lag)
+        if conf >= min_confidence:
+            lags[song.key] = lag
+    if not lags:
+        return {}
+    median = float(np.median(list(lags.values())))
+    return {k: v - median for k, v in lags.items()}
+
+
+def make_examples(pairs, stats, shifts: dict[str, float] | None = None) -> list[SongExample]:
+    from ddc_sm.audio.features import time_to_frame
+
+    out = []
+    for song, raw in pairs:
+        T = raw.shape[-1]
+        feats = stats.apply(raw).transpose(1, 2, 0).astype(np.float16)  # (C, T, F)
+        charts = []
+        shift = (shifts or {}).get(song.key, 0.0)
+        for chart in song.charts:
+            times = np.asarray(chart.times, dtype=np.float64) + shift
+            times = times[(times >= 0) & (times < T / 100.0)]
+            frames = np.unique(np.clip(time_to_frame(times), 0, T - 1))
+            if len(frames):
+                charts.append((DIFFICULTIES.index(chart.difficulty), frames, times))
+        if charts:
+            out.append(SongExample(song.key, np.ascontiguousarray(feats), charts))
+    return out
+
+
+class BatchSampler:
+    """Random sub-sequences (with their context frames, zero beyond the song ends) and targets for all charts."""
+
+    def __init__(self, songs: list[SongExample], config: dict, context: int, inv_std: np.ndarray, seed: int):
+        self.songs = songs
+        self.config = config
+        self.context = context
+        self.inv_std = inv_std  # (C, F): a raw log-mel shift of 1 is a z-score shift of 1/std
+        self.rng = np.random.default_rng(seed)
+        lengths = np.array([s.n_frames for s in songs], dtype=np.float64)
+        self.p = lengths / lengths.sum()
+
+    def sample(self):
+        cfg, rng, k = self.config, self.rng, self.context
+        aug = cfg.get("augment", {})
+        B = int(cfg["batch_songs"])
+        L = int(rng.integers(int(cfg["min_len"]), int(cfg["max_len"]) + 1))
+        song_ids = rng.choice(len(self.songs), size=B, p=self.p)
+        C, _, F = self.songs[0].feats.shape
+        x = np.zeros((B, C, L + 2 * k, F), dtype=np.float32)
+        chart_song, chart_diff, targets = [], [], []
+        gain_db = float(aug.get("gain_db", 0.0))
+        jitter = int(aug.get("time_jitter_frames", 0))
+        jitter_p = float(aug.get("time_jitter_prob", 0.0))
+        smooth = float(aug.get("target_smooth", 0.0))
+        for b, si in enumerate(song_ids):
+            song = self.songs[si]
+            T = song.n_frames
+            start = int(rng.integers(0, max(1, T - L + 1)))
+            lo, hi = start - k, start + L + k
+            a, z = max(lo, 0), min(hi, T)
+            x[b, :, a - lo:z - lo] = song.feats[:, a:z]
+            if gain_db:
+                shift = rng.uniform(-gain_db, gain_db) * math.log(10.0) / 10.0  # dB of power → natural-log units
+                x[b, :, a - lo:z - lo] += (shift * self.inv_std)[:, None, :]
+            for diff, frames, _times in song.charts:
+                offset = 0
+                if jitter and rng.random() < jitter_p:
+                    offset = int(rng.integers(-jitter, jitter + 1))
+                rel = frames + offset - start
+                y = np.zeros(L, dtype=np.float32)
+                if smooth:
+                    for d in (-1, 1):
+                        r = rel + d
+                        y[r[(r >= 0) & (r < L)]] = smooth
+                y[rel[(rel >= 0) & (rel < L)]] = 1.0
+                chart_song.append(b)
+                chart_diff.append(diff)
+                targets.append(y)
+        return x, np.array(chart_song), np.array(chart_diff), np.stack(targets)
+
+
+def song_probabilities(model, song: SongExample, window: int = 0) -> dict[int, np.ndarray]:
+    """Probabilities of every chart difficulty of a (validation) song, as at inference."""
+    import torch
+
+    from ddc_sm.placement.inference import decode_windowed
+
+    diffs = sorted({d for d, _, _ in song.charts})
+    with torch.no_grad():
+        x = torch.from_numpy(song.feats.astype(np.float32))[None]
+        enc = model.encode(model.pad(x))
+        idx = torch.tensor(diffs, dtype=torch.long)
+        prob = torch.sigmoid(decode_windowed(model, enc.expand(len(diffs), -1, -1), idx, window)).numpy()
+    return {d: prob[i] for i, d in enumerate(diffs)}
+
+
+def _peak_candidates(prob: np.ndarray, smooth: int, min_distance: int):
+    """Peaks at the lowest threshold and their heights (filtering by height afterwards is equivalent)."""
+    from scipy.signal import find_peaks
+
+    from ddc_sm.placement.inference import smooth_probability
+
+    s = smooth_probability(prob, smooth)
+    peaks, props = find_peaks(s, height=float(THRESHOLD_GRID[0]), distance=min_distance)
+    return peaks, props["peak_heights"]
+
+
+def score_grid(val_probs, songs: list[SongExample], smooth: int, min_distance: int, tol: float):
+    """Counts (tp, fp, fn) per difficulty and threshold of the grid: dict diff -> array (len(grid), 3)."""
+    from ddc_sm.placement.inference import match_count
+
+    counts = {d: np.zeros((len(THRESHOLD_GRID), 3), dtype=np.int64) for d in range(len(DIFFICULTIES))}
+    for song, probs in zip(songs, val_probs):
+        for diff, _frames, times in song.charts:
+            peaks, heights = _peak_candidates(probs[diff], smooth, min_distance)
+            ptimes = peaks / 100.0
+            for i, thr in enumerate(THRESHOLD_GRID):
+                sel = ptimes[heights >= thr]
+                tp = match_count(sel, times, tol)
+                counts[diff][i] += (tp, len(sel) - tp, len(times) - tp)
+    return counts
+
+
+def _f(c) -> np.ndarray:
+    c = np.asarray(c, dtype=np.float64)
+    denom = 2 * c[..., 0] + c[..., 1] + c[..., 2]
+    return np.where(denom > 0, 2 * c[..., 0] / np.maximum(denom, 1), 0.0)
+
+
+def best_thresholds(counts) -> dict[int, tuple[float, np.ndarray]]:
+    out = {}
+    for d, c in counts.items():
+        if c[0].sum() == 0:
+            continue
+        f = _f(c)
+        i = int(np.argmax(f))
+        out[d] = (float(THRESHOLD_GRID[i]), c[i])
+    return out
+
+
+def validate(model, songs, smooth: int = 5, min_distance: int = 3, tol: float = 0.02, window: int = 0):
+    """Mean over difficulties of the best-threshold validation F, the per-difficulty results, and the BCE."""
+    probs = [song_probabilities(model, s, window) for s in songs]
+    best = best_thresholds(score_grid(probs, songs, smooth, min_distance, tol))
+    mean_f = float(np.mean([_f(c) for _, c in best.values()])) if best else 0.0
+    eps = 1e-7
+    total, n = 0.0, 0
+    for s, p in zip(songs, probs):
+        for diff, frames, _ in s.charts:
+            y = np.zeros(len(p[diff]))
+            y[frames] = 1.0
+            q = np.clip(p[diff], eps, 1 - eps)
+            total += float(-(y * np.log(q) + (1 - y) * np.log(1 - q)).sum())
+            n += len(y)
+    return mean_f, best, total / max(n, 1), probs
+
+
+def run_train_placement(pack_dirs, out_dir, config_path=None) -> int:
+    """Train stage 1 on the packs and write ``out_dir/placement.pt``; returns the exit code."""
+    import torch
+
+    from ddc_sm.errors import UserError
+    from ddc_sm.audio.features import FeatureStats
+    from ddc_sm.placement.model import PlacementModel
+    from ddc_sm.weights import BUNDLE_FILES, save_bundle
+
+    t_start = time.time()
+    config = load_config(config_path)
+    seed = int(config.get("seed", 0))
+    torch.manual_seed(seed)
+    threads = int(config.get("threads", 0) or os.environ.get("DDC_SM_THREADS", 0) or 1)
+    torch.set_num_threads(threads)
+
+    for p in pack_dirs:
+        if not Path(p).exists():
+            raise UserError(f"pack folder not found: {p}")
+    _log(f"reading songs from {', '.join(str(p) for p in pack_dirs)} ...")
+    train_pairs, valid_pairs, skipped = collect_songs(pack_dirs, config, config.get("split_file"))
+    if not train_pairs:
+        raise UserError("no training songs with dance-single charts and readable audio found")
+    if not valid_pairs:  # a tiny pack: validate on the training songs rather than not at all
+        _log("  no validation songs: thresholds are chosen on the training songs")
+        valid_pairs = train_pairs
+    stats = FeatureStats.fit([raw for _, raw in train_pairs])
+    sync = config.get("sync_correction") or {}
+    shifts: dict[str, float] = {}
+    if sync.get("enabled"):
+        shifts = sync_corrections(train_pairs, int(sync.get("max_lag_frames", 10)), float(sync.get("min_confidence", 2.0)))
+        moved = {k: v for k, v in shifts.items() if abs(v) >= 0.005}
+        _log(f"  sync correction: {len(moved)} of {len(train_pairs)} training songs moved by ≥5 ms "
+             f"(largest {max((abs(v) for v in moved.values()), default=0) * 1000:.0f} ms)")
+    train = make_examples(train_pairs, stats, shifts)
+    valid = make_examples(valid_pairs, stats)
+    n_charts = {d: sum(1 for s in train for c in s.charts if c[0] == i) for i, d in enumerate(DIFFICULTIES)}
+    train_frames = sum(s.n_frames for s in train)
+    _log(f"  train: {len(train)} songs, {sum(n_charts.values())} charts {n_charts}, {train_frames / 6000:.1f} min audio; "
+         f"valid: {len(valid)} songs, {sum(len(s.charts) for s in valid)} charts; skipped {len(skipped)}")
+    del train_pairs, valid_pairs
+
+    model = PlacementModel(config.get("model") or {})
+    mcfg = model.config
+    n_params = sum(p.numel() for p in model.parameters())
+    _log(f"model: {mcfg.conv_features} conv features/frame, {n_params} parameters")
+    inv_std = (1.0 / stats.std).T.astype(np.float32)  # (C, F)
+    sampler = BatchSampler(train, config, mcfg.context, inv_std, seed)
+    opt = torch.optim.Adam(model.parameters(), lr=float(config["lr"]), weight_decay=float(config.get("weight_decay", 0.0)))
+    steps = int(config["steps"])
+    lr0, lr1 = float(config["lr"]), float(config.get("lr_final", config["lr"]))
+    eval_every = max(1, int(config.get("eval_every", 500)))
+    max_seconds = float(config.get("max_minutes", 0) or 0) * 60.0
+    peaks_cfg = config.get("peaks", {})
+    tol = float(peaks_cfg.get("tolerance", 0.02))
+
+    best_f, best_state, best_step, history = -1.0, None, 0, []
+    running, t_train = [], time.time()
+    step = 0
+    for step in range(1, steps + 1):
+        model.train()
+        lr = lr1 + 0.5 * (lr0 - lr1) * (1 + math.cos(math.pi * (step - 1) / max(1, steps - 1)))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        x, chart_song, chart_diff, y = sampler.sample()
+        enc = model.encode(torch.from_numpy(x))
+        logits = model.decode(enc[torch.from_numpy(chart_song)], torch.from_numpy(chart_diff))
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(y))
+        opt.zero_grad()
+        loss.backward()
+        if config.get("grad_clip"):
+            torch.nn.utils.clip_grad_norm_(model.parameters(), float(config["grad_clip"]))
+        opt.step()
+        running.append(float(loss.detach()))
+        out_of_time = max_seconds and time.time() - t_start > max_seconds
+        if step % eval_every == 0 or step == steps or out_of_time:
+            model.eval()
+            mean_f, best, vloss, _ = validate(model, valid, tol=tol)
+            history.append({"step": step, "train_loss": float(np.mean(running)), "valid_loss": vloss, "valid_f": mean_f})
+            mark = ""
+            if mean_f > best_f:
+                best_f, best_step, mark = mean_f, step, " *"
+                best_state = copy.deepcopy(model.state_dict())
+            el = time.time() - t_train
+            _log(f"step {step}/{steps}  train loss {np.mean(running):.4f}  valid loss {vloss:.4f}  valid F {mean_f:.3f}{mark}"
+                 f"  lr {lr:.2e}  {el / 60:.1f} min ({el / step:.2f} s/step)")
+            running = []
+            if out_of_time:
+                _log(f"stopping early: max_minutes={config.get('max_minutes')} reached")
+                break
+    train_seconds = time.time() - t_train
+    if best_state is None:
+        best_state = copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    model.eval()
+
+    # --- choose the peak picking on validation data ---
+    _log(f"choosing peak picking on validation data (best checkpoint: step {best_step}) ...")
+    best_choice = None
+    min_gain = float(peaks_cfg.get("min_gain", 0.002))
+    for window in peaks_cfg.get("window_options", [0]):
+        probs = [song_probabilities(model, s, int(window)) for s in valid]
+        for smooth in peaks_cfg.get("smooth_options", [5]):
+            for dist in peaks_cfg.get("min_distance_options", [3]):
+                best = best_thresholds(score_grid(probs, valid, int(smooth), int(dist), tol))
+                mean_f = float(np.mean([_f(c) for _, c in best.values()])) if best else 0.0
+                _log(f"  window {window:>4} smooth {smooth} min_distance {dist}: mean F {mean_f:.4f}")
+                # a later option must beat the earlier ones clearly (validation holds only a few songs)
+                if best_choice is None or mean_f > best_choice[0] + min_gain:
+                    best_choice = (mean_f, int(window), int(smooth), int(dist), best)
+    mean_f, window, smooth, dist, best = best_choice
+    thresholds, val_scores = {}, {}
+    from ddc_sm.placement.inference import FScore
+
+    pooled = FScore(0, 0, 0)
+    for d, (thr, c) in sorted(best.items()):
+        fs = FScore(*(int(v) for v in c))
+        pooled = pooled + fs
+        thresholds[DIFFICULTIES[d]] = thr
+        val_scores[DIFFICULTIES[d]] = {**fs.to_dict(), "threshold": thr}
+    # difficulties absent from validation: the mean of the others
+    default_thr = float(np.mean(list(thresholds.values()))) if thresholds else 0.25
+    for d in DIFFICULTIES:
+        thresholds.setdefault(d, default_thr)
+    _log(f"validation (window {window}, smooth {smooth}, min_distance {dist}, ±{tol * 1000:.0f} ms):")
+    for d, s in val_scores.items():
+        _log(f"  {d:<10} F {s['f']:.3f}  P {s['precision']:.3f}  R {s['recall']:.3f}  threshold {s['threshold']:.2f}  ({s['tp'] + s['fn']} steps)")
+    _log(f"  {'pooled':<10} F {pooled.f:.3f}  mean over difficulties {mean_f:.3f}")
+
+    total_seconds = time.time() - t_start
+    bundle_config = {"model": mcfg.to_dict(),
+                     "peaks": {"thresholds": thresholds, "smooth": smooth, "min_distance": dist, "window": window}}
+    extra = {
+        "command": " ".join(["ddc-sm", "train", "placement"] + [str(p) for p in pack_dirs] + ["--out", str(out_dir)]
+                            + (["--config", str(config_path)] if config_path else [])),
+        "train_config": config,
+        "train_songs": [s.key for s in train],
+        "valid_songs": [s.key for s in valid],
+        "skipped_songs": [{"key": k, "why": why} for k, why in skipped],
+        "train_charts": n_charts,
+        "sync_shifts_ms": {k: round(v * 1000, 1) for k, v in shifts.items()},
+        "train_minutes": train_frames / 6000.0,
+        "steps_run": step,
+        "best_step": best_step,
+        "history": history,
+        "valid_scores": val_scores,
+        "valid_pooled": pooled.to_dict(),
+        "valid_mean_f": mean_f,
+        "train_seconds": train_seconds,
+        "total_seconds": total_seconds,
+        "threads": threads,
+        "torch": torch.__version__,
+    }
+    path = save_bundle(Path(out_dir) / BUNDLE_FILES["placement"], "placement", bundle_config, best_state,
+                       stats=stats.to_dict(), extra=extra)
+    _log(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {total_seconds / 60:.1f} min")
+    return 0

@@ -1,0 +1,216 @@
+"""Constrained beam search for step selection: one state per placed step, holds always well-formed.
+
+Each hypothesis carries its open-hold bitmask (bit c = column c held).  At every step a token is allowed
+only when
+
+* it is a row (``<pad>``, ``<start>``, ``<end>`` are never emitted);
+* it respects the open holds: a held column gets ``0`` or a tail ``3``, a free column never gets a tail;
+* the holds still open after it can be closed in the steps left: ``#open <= steps remaining``.  The
+  vocabulary always holds a single-tail row for each column (:data:`ddc_sm.selection.vocab.ESSENTIAL_ROWS`), so a
+  hypothesis can always close one hold per step; at the last step only tokens that leave no hold open pass.
+
+With ``no_crossovers`` a hypothesis also never completes a crossover pattern (see
+:func:`ddc_sm.simfiles.stats.crossover_patterns`): after single steps on Left then Up/Down, a single step on Right
+is not allowed (and mirrored); used for the easier difficulties, whose players should not have to cross over.
+
+Two modes share these constraints:
+
+* ``seed=None``: plain beam search for the most likely sequence.  Scores are summed log-probabilities
+  (softmax over the rows, specials removed; constrained tokens masked without renormalising).  With a model
+  that is unsure of the arrows (they are ambiguous) the most likely sequence degenerates into loops such as
+  an endless left-right trill, so this is not what ``make`` uses.
+* ``seed=<int>`` (the default of :meth:`ddc_sm.selection.inference.StepSelector.select`): *stochastic* beam search
+  (Kool, van Hoof & Welling 2019, "Stochastic Beams and Where to Find Them"): Gumbel-top-k over the
+  constrained distribution (softmax of ``logits / temperature`` over the allowed tokens), so the best beam is
+  a sample of a whole valid chart from the model, without loops, with jumps, holds and mines about as often as
+  in human charts.  The noise comes from a ``torch.Generator`` seeded with ``seed``: the same inputs and seed
+  give the same chart.
+
+Decoding is incremental (the model's bounded key/value cache), so a 1,500-step chart with beam 20 takes
+seconds on a CPU.  Ties are broken by ``torch.topk`` on CPU, which is deterministic for the same inputs.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ddc_sm.simfiles.stats import step_columns
+from ddc_sm.selection.vocab import COLUMNS, ESSENTIAL_ROWS, N_SPECIALS, START, Vocab, is_valid_sequence, repair_rows
+
+
+class HoldTables:
+    """Tensor versions of :meth:`Vocab.transition_table` for masking and updating beams."""
+
+    def __init__(self, vocab: Vocab):
+        nxt, allowed = vocab.transition_table()
+        self.next_mask = torch.from_numpy(nxt)
+        self.allowed = torch.from_numpy(allowed)
+        pop = torch.tensor([bin(m).count("1") for m in range(1 << COLUMNS)])
+        self.open_after = pop[self.next_mask]  # (16, V)
+        # the one column a token steps on (tap / hold head / roll head), -1 for none, -2 for a jump
+        cols = []
+        for token in range(len(vocab)):
+            row = vocab.row(token) if token >= N_SPECIALS else ""
+            hit = step_columns(row)
+            cols.append(hit[0] if len(hit) == 1 else (-1 if not hit else -2))
+        self.step_column = torch.tensor(cols)
+
+    def allowed_for(self, holds: torch.Tensor, remaining: int) -> torch.Tensor:
+        """(B, V) bool: tokens each hypothesis may emit with ``remaining`` steps after this one."""
+        return self.allowed[holds] & (self.open_after[holds] <= remaining)
+
+
+class FootState:
+    """Last two single-panel steps of each hypothesis (4 = none), to forbid crossover patterns."""
+
+    NONE = 4
+
+    def __init__(self, tables: HoldTables):
+        self.col = tables.step_column
+        self.a = torch.full((1,), self.NONE, dtype=torch.long)
+        self.b = torch.full((1,), self.NONE, dtype=torch.long)
+
+    def crossing(self) -> torch.Tensor:
+        """(B, V) bool: tokens that would complete Left-(Up|Down)-Right or Right-(Up|Down)-Left."""
+        col = self.col[None, :]
+        middle = (self.b == 1) | (self.b == 2)
+        return middle[:, None] & ((col == 0) | (col == 3)) & (self.a[:, None] == 3 - col)
+
+    def advance(self, parent: torch.Tensor, tok: torch.Tensor) -> None:
+        a, b = self.a[parent], self.b[parent]
+        col = self.col[tok]
+        single, jump = col >= 0, col == -2
+        self.a = torch.where(single, b, torch.where(jump, torch.full_like(a, self.NONE), a))
+        self.b = torch.where(single, col, torch.where(jump, torch.full_like(b, self.NONE), b))
+
+
+class JumpBudget:
+    """Jumps each hypothesis has written, to keep them within ``share`` of the steps plus ``slack``: a jump is
+    allowed at step ``pos`` only while ``jumps + 1 <= share * (pos + 1) + slack``."""
+
+    def __init__(self, tables: HoldTables, share: float, slack: float):
+        self.is_jump = tables.step_column == -2
+        self.share, self.slack = float(share), float(slack)
+        self.count = torch.zeros(1, dtype=torch.long)
+
+    def over(self, pos: int) -> torch.Tensor:
+        """(B, V) bool: tokens that would exceed the budget at step ``pos``."""
+        limit = self.share * (pos + 1) + self.slack
+        return self.is_jump[None, :] & ((self.count[:, None] + 1).float() > limit)
+
+    def advance(self, parent: torch.Tensor, tok: torch.Tensor) -> None:
+        self.count = self.count[parent] + self.is_jump[tok].long()
+
+
+def _log1mexp(x: torch.Tensor) -> torch.Tensor:
+    """log(1 - exp(x)) for x <= 0, numerically stable."""
+    return torch.where(x > -0.6931, torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
+
+
+def _truncated_gumbel(parent_g: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+    """Gumbels ``raw`` (B, V) conditioned so that each row's maximum equals ``parent_g`` (B,)."""
+    z = raw.max(dim=1, keepdim=True).values
+    v = parent_g[:, None] - raw + _log1mexp(torch.clamp(raw - z, max=0.0))
+    return parent_g[:, None] - torch.clamp(v, min=0.0) - torch.log1p(torch.exp(-v.abs()))
+
+
+@torch.no_grad()
+def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam_size: int = 20, *,
+                seed: int | None = None, temperature: float = 1.0, banned=(), no_crossovers: bool = False,
+                logit_bias: torch.Tensor | None = None, jump_budget: tuple[float, float] | None = None) -> list[int]:
+    """Token ids (one per encoded step, rows only) of the best hypothesis.
+
+    ``model`` is a :class:`ddc_sm.selection.model.SelectionTransformer` in eval mode, ``memory`` its encoder
+    output (1, N, d) for the chart.  ``seed=None``: plain beam search; an int: stochastic beam search with
+    that seed (see the module docstring).  ``temperature`` divides the logits (both modes).  ``banned``: token
+    ids never emitted (e.g. mine-only rows); the essential rows cannot be banned.  ``no_crossovers``: never
+    complete a crossover pattern (see the module docstring).  ``logit_bias``: (V,) added to the logits after the
+    temperature (e.g. a negative bias on jump rows makes jumps rarer).  ``jump_budget=(share, slack)``: at most
+    ``share * steps + slack`` jumps by any point of the chart (see :class:`JumpBudget`), so a model that falls
+    into a run of jumps cannot write a chart of nothing else.
+    """
+    if beam_size < 1:
+        raise ValueError("beam_size must be >= 1")
+    if temperature <= 0:
+        raise ValueError("temperature must be > 0")
+    n = memory.shape[1]
+    if n == 0:
+        return []
+    tables = HoldTables(vocab)
+    essential = {vocab.id(r) for r in ESSENTIAL_ROWS if r in vocab}
+    banned = [int(t) for t in banned if int(t) not in essential]
+    if banned:
+        tables.allowed[:, banned] = False
+    mem_kv = model.memory_kv(memory)
+    diff = torch.tensor([difficulty], dtype=torch.long)
+    prev = torch.tensor([START], dtype=torch.long)
+    holds = torch.zeros(1, dtype=torch.long)
+    scores = torch.zeros(1)  # log-probability of each hypothesis
+    gumbel = torch.zeros(1)  # its perturbed score (stochastic mode)
+    gen = None if seed is None else torch.Generator().manual_seed(int(seed))
+    feet = FootState(tables) if no_crossovers else None
+    budget = JumpBudget(tables, *jump_budget) if jump_budget is not None else None
+    cache = None
+    parents_hist: list[torch.Tensor] = []
+    tokens_hist: list[torch.Tensor] = []
+    v = len(vocab)
+    for pos in range(n):
+        logits, cache = model.decode_step(prev, holds, diff, pos, mem_kv, cache)
+        logits = logits.float() / temperature
+        if logit_bias is not None:
+            logits = logits + logit_bias
+        logits[:, :N_SPECIALS] = float("-inf")
+        ok = tables.allowed_for(holds, n - 1 - pos)
+        if not bool(ok.any(dim=1).all()):  # only with a vocabulary lacking the essential rows
+            ok = ok | (tables.allowed[holds] & ~ok.any(dim=1, keepdim=True))
+        if feet is not None:
+            uncrossed = ok & ~feet.crossing()
+            ok = torch.where(uncrossed.any(dim=1, keepdim=True), uncrossed, ok)
+        if budget is not None:
+            within = ok & ~budget.over(pos)
+            ok = torch.where(within.any(dim=1, keepdim=True), within, ok)
+        if gen is None:
+            logp = torch.log_softmax(logits, dim=-1)
+        else:  # sample from the model restricted to the allowed tokens
+            logp = torch.log_softmax(logits.masked_fill(~ok, float("-inf")), dim=-1)
+        cand = (scores[:, None] + logp).masked_fill(~ok, float("-inf"))
+        # a model may give an allowed token probability 0; keep such tokens reachable, ranked last
+        cand = torch.where(ok & torch.isinf(cand), torch.full_like(cand, -1e30), cand)
+        if gen is None:
+            key = cand
+        else:
+            u = torch.rand(cand.shape, generator=gen).clamp_(1e-12, 1.0 - 1e-7)
+            raw = (cand - torch.log(-torch.log(u))).masked_fill(~ok, float("-inf"))
+            key = _truncated_gumbel(gumbel, raw).masked_fill(~ok, float("-inf"))
+        flat = key.reshape(-1)
+        k = min(beam_size, int(torch.isfinite(flat).sum()))
+        top, idx = torch.topk(flat, k)
+        parent = idx // v
+        tok = idx % v
+        holds = tables.next_mask[holds[parent], tok]
+        scores = cand.reshape(-1)[idx]
+        gumbel = top
+        prev = tok
+        cache = model.reorder_cache(cache, parent)
+        if feet is not None:
+            feet.advance(parent, tok)
+        if budget is not None:
+            budget.advance(parent, tok)
+        parents_hist.append(parent)
+        tokens_hist.append(tok)
+    # backtrack the best hypothesis (topk is sorted: index 0 is best)
+    out = []
+    b = 0
+    for pos in range(n - 1, -1, -1):
+        out.append(int(tokens_hist[pos][b]))
+        b = int(parents_hist[pos][b])
+    out.reverse()
+    return out
+
+
+def tokens_to_rows(tokens: list[int], vocab: Vocab) -> list[str]:
+    """Rows of decoded tokens; a sequence that is somehow not well-formed is repaired (never expected)."""
+    rows = vocab.decode(tokens)
+    if not is_valid_sequence(rows):
+        rows = repair_rows(rows)
+    return rows

@@ -1,0 +1,845 @@
+"""``ddc-sm check``: lint .sm/.ssc simfiles and packs the way StepMania loads them.
+
+Nothing heavy is imported (no torch, no librosa): ``simfile`` parses the files, the note data is read raw
+(StepMania's own rules for rows per measure and row width are not visible through ``simfile``'s note
+parser), and the music's length comes from ``soundfile``'s header reading, except for mp3 where the frames
+are counted (mp3 header lengths can be seconds off for VBR files).
+
+Severities: an **error** is something StepMania gets wrong or refuses (the song or chart does not load,
+notes are lost, moved or mistimed, the music is missing or ends before the notes); a **warning** is
+something StepMania 5 copes with but that is still likely unintended or not portable (an old difficulty
+name, a silent preview, a negative-BPM gimmick, an empty chart).  ``run_check`` exits 1 when there is an
+error and 0 otherwise (warnings alone pass).
+
+Locations: ``measure M`` counts from 0 like the ``// measure M`` comments StepMania writes, so
+``beat = 4 * M`` at its start; columns count from 1 (left to right).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Optional
+
+from ddc_sm.audio.decode import STEPMANIA_PLAYS
+from ddc_sm.difficulty import DIFFICULTY_NAMES, OLD_DIFFICULTY_NAMES, canonical_difficulty
+from ddc_sm.errors import UserError
+from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
+
+STANDARD_ROWS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 192)
+ROWS_PER_MEASURE_GRID = 192  # StepMania stores notes on 48 rows per beat
+
+# columns of each steps type StepMania 5 knows (GameManager's StepsTypeInfo)
+STEPS_TYPE_COLUMNS = {
+    "dance-single": 4, "dance-double": 8, "dance-couple": 8, "dance-solo": 6, "dance-threepanel": 3,
+    "dance-routine": 8,
+    "pump-single": 5, "pump-halfdouble": 6, "pump-double": 10, "pump-couple": 10, "pump-routine": 10,
+    "kb7-single": 7,
+    "ez2-single": 5, "ez2-double": 10, "ez2-real": 7,
+    "para-single": 5,
+    "ds3ddx-single": 8,
+    "beat-single5": 6, "beat-versus5": 6, "beat-double5": 12, "beat-single7": 8, "beat-versus7": 8,
+    "beat-double7": 16,
+    "maniax-single": 4, "maniax-double": 8,
+    "techno-single4": 4, "techno-single5": 5, "techno-single8": 8, "techno-double4": 8, "techno-double5": 10,
+    "techno-double8": 16,
+    "pnm-five": 5, "pnm-nine": 9,
+    "lights-cabinet": 8,
+    "kickbox-human": 4, "kickbox-quadarm": 4, "kickbox-insect": 6, "kickbox-arachnid": 8,
+}
+ROUTINE_STEPS_TYPES = ("dance-routine", "pump-routine")
+
+NOTE_CHARS = set("01234MKLFA")
+HEAD_CHARS = {"2": "hold", "4": "roll"}
+
+# a last note up to 50 ms after the music's end is not worth reporting (the generator keeps 50 ms clear);
+# up to 1 s after it is a warning (a final step in silence), more is an error (a chart for another cut of the song)
+END_TOLERANCE_S = 0.05
+END_ERROR_S = 1.0
+
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass
+class Problem:
+    """One finding: where it is and what is wrong."""
+
+    file: str
+    severity: str  # "error" | "warning"
+    code: str  # short stable id, e.g. "hold-unclosed"
+    message: str
+    chart: Optional[str] = None  # "dance-single Hard"
+    measure: Optional[int] = None  # from 0, as StepMania's "// measure N" comments
+    beat: Optional[Fraction] = None
+
+    @property
+    def location(self) -> str:
+        parts = []
+        if self.measure is not None:
+            parts.append(f"measure {self.measure}")
+        if self.beat is not None:
+            parts.append(f"beat {format_beat(self.beat)}")
+        return ", ".join(parts)
+
+    def format(self) -> str:
+        head = [self.file]
+        if self.chart:
+            head.append(self.chart)
+        if self.location:
+            head.append(self.location)
+        return f"{': '.join(head)}: {self.severity}: {self.message} [{self.code}]"
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "chart": self.chart, "measure": self.measure,
+                "beat": None if self.beat is None else float(self.beat), "location": self.location or None,
+                "severity": self.severity, "code": self.code, "message": self.message}
+
+
+def format_beat(beat: Fraction) -> str:
+    text = f"{float(beat):.3f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def _measure_of(beat: Fraction) -> int:
+    return int(beat // 4)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# small parsers
+
+
+def parse_beat_values(text: Optional[str]) -> tuple[list[tuple[Fraction, float]], list[str]]:
+    """'0.000=120.000,64.000=240.000' -> [(0, 120.0), (64, 240.0)] and the malformed entries."""
+    values, bad = [], []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        pieces = part.split("=")
+        try:
+            if len(pieces) != 2:
+                raise ValueError
+            beat = Fraction(pieces[0].strip()).limit_denominator(48 * 1000)
+            value = float(pieces[1].strip())
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError
+        except (ValueError, ZeroDivisionError):
+            bad.append(part)
+            continue
+        values.append((beat, value))
+    return values, bad
+
+
+def _float_or_none(text) -> Optional[float]:
+    try:
+        value = float(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+class RawNote:
+    """A note of the raw note data at position ``pos / denom`` measures (exact, integers for speed)."""
+
+    __slots__ = ("pos", "denom", "column", "char", "measure", "player")
+
+    def __init__(self, pos: int, denom: int, column: int, char: str, measure: int, player: int = 0):
+        self.pos, self.denom, self.column, self.char, self.measure, self.player = pos, denom, column, char, measure, player
+
+    @property
+    def beat(self) -> Fraction:
+        return Fraction(4 * self.pos, self.denom)
+
+    @property
+    def tick(self):
+        """Position in 192nds of a measure (StepMania's grid): an int, or a Fraction when off it."""
+        t = self.pos * ROWS_PER_MEASURE_GRID
+        return t // self.denom if t % self.denom == 0 else Fraction(t, self.denom)
+
+
+_BRACKETS = re.compile(r"\[[^\]]*\]|\{[^}]*\}")
+
+
+def _row_cells(line: str) -> list[str]:
+    """The note characters of one row (keysound ``[n]`` and attack ``{...}`` annotations removed)."""
+    return list(_BRACKETS.sub("", line))
+
+
+def split_measures(notes: str) -> list[list[str]]:
+    """Raw note data -> measures -> non-empty row strings (comments were removed by the MSD parser)."""
+    measures = []
+    for chunk in notes.split(","):
+        rows = []
+        for line in chunk.splitlines():
+            line = line.split("//", 1)[0].strip()
+            if line:
+                rows.append(line)
+        measures.append(rows)
+    return measures
+
+
+# ----------------------------------------------------------------------------------------------------------
+# music
+
+
+class MusicInfo:
+    """Music lengths, read once per run: from the header (ogg, wav, ...) or by walking mp3 frames."""
+
+    def __init__(self):
+        self._durations: dict[Path, Optional[float]] = {}
+        self.errors: dict[Path, str] = {}
+
+    def duration(self, path: Path) -> Optional[float]:
+        if path not in self._durations:
+            self._durations[path] = self._read(path)
+        return self._durations[path]
+
+    def _read(self, path: Path) -> Optional[float]:
+        if path.suffix.lower() == ".mp3":
+            # an mp3 header's length is a guess (seconds off for VBR files without a Xing header)
+            try:
+                length = mp3_duration(path)
+            except OSError as exc:
+                self.errors[path] = str(exc)
+                return None
+            if length:
+                return length
+        import soundfile
+
+        try:
+            info = soundfile.info(str(path))
+        except Exception as exc:  # unreadable / unsupported
+            self.errors[path] = str(exc).strip() or type(exc).__name__
+            return None
+        return float(info.frames) / float(info.samplerate) if info.samplerate and info.frames > 0 else None
+
+
+_MP3_BITRATES = {  # (MPEG-1?, layer) -> kbit/s by index
+    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _mp3_frame(data: bytes, i: int):
+    """(frame length in bytes, samples in the frame, sample rate) of an MPEG audio frame header at i, or None."""
+    if i + 4 > len(data) or data[i] != 0xFF or (data[i + 1] & 0xE0) != 0xE0:
+        return None
+    version, layer_bits, b2 = (data[i + 1] >> 3) & 3, (data[i + 1] >> 1) & 3, data[i + 2]
+    bitrate_index, rate_index, padding = b2 >> 4, (b2 >> 2) & 3, (b2 >> 1) & 1
+    if version == 1 or layer_bits == 0 or bitrate_index in (0, 15) or rate_index == 3:
+        return None
+    layer, mpeg1 = 4 - layer_bits, version == 3
+    bitrate = _MP3_BITRATES[(mpeg1, layer)][bitrate_index] * 1000
+    rate = _MP3_RATES[version][rate_index]
+    if layer == 1:
+        return (12 * bitrate // rate + padding) * 4, 384, rate
+    if layer == 2:
+        return 144 * bitrate // rate + padding, 1152, rate
+    return (144 if mpeg1 else 72) * bitrate // rate + padding, 1152 if mpeg1 else 576, rate
+
+
+def mp3_duration(path: Path) -> Optional[float]:
+    """Length of an mp3 in seconds, counting its frames (less the LAME encoder delay and padding); None if
+    no frames are found.  Within a few hundredths of a second of a full decode, and much faster."""
+    data = Path(path).read_bytes()
+    i = 0
+    while data[i:i + 3] == b"ID3" and i + 10 <= len(data):  # ID3v2 tags (syncsafe sizes)
+        size = (data[i + 6] << 21) | (data[i + 7] << 14) | (data[i + 8] << 7) | data[i + 9]
+        i += 10 + size + (10 if data[i + 5] & 0x10 else 0)
+    samples, rate, gap, first, n = 0, 0, 0, True, len(data)
+    while i < n - 4:
+        frame = _mp3_frame(data, i)
+        if frame is None or frame[0] < 4:
+            j = data.find(b"\xff", i + 1)  # lost sync (junk, tags): next header followed by another header
+            while j != -1:
+                f2 = _mp3_frame(data, j)
+                if f2 and f2[0] >= 4 and _mp3_frame(data, j + f2[0]) is not None:
+                    break
+                j = data.find(b"\xff", j + 1)
+            if j == -1:
+                break
+            i = j
+            continue
+        length, spf, frame_rate = frame
+        if i + length > n:
+            break
+        if first:
+            first = False
+            body = data[i + 4:i + min(length, 200)]
+            k = max(body.find(b"Xing"), body.find(b"Info"))
+            if k >= 0:  # an information frame, not audio; its LAME tag holds the encoder delay and padding
+                tag = max(body.find(b"LAME", k), body.find(b"Lavc", k), body.find(b"Lavf", k))
+                if tag >= 0 and tag + 24 <= len(body):
+                    d = body[tag + 21:tag + 24]
+                    gap = ((d[0] << 4) | (d[1] >> 4)) + (((d[1] & 15) << 8) | d[2])
+                i += length
+                continue
+        samples += spf
+        rate = frame_rate
+        i += length
+    return max(0, samples - gap) / rate if rate else None
+
+
+def resolve_music(song_dir: Path, music_tag: str) -> tuple[Optional[Path], Optional[str]]:
+    """The audio StepMania plays for #MUSIC (case-insensitive), else its fallback; and a note on how."""
+    music_tag = (music_tag or "").strip()
+    if music_tag:
+        found = _case_insensitive(song_dir, music_tag)
+        if found is not None and found.is_file():
+            return found, None
+    # StepMania: no (existing) #MUSIC -> the first .mp3, .oga, .ogg, .wav in the folder (an "intro*" file is
+    # passed over when there are others)
+    try:
+        entries = sorted(p for p in song_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    except OSError:
+        entries = []
+    candidates = [p for ext in STEPMANIA_PLAYS for p in entries if p.suffix.lower() == ext]
+    if len(candidates) > 1 and candidates[0].name.lower().startswith("intro"):
+        candidates = candidates[1:]
+    fallback = candidates[0] if candidates else None
+    return fallback, ("fallback" if music_tag else "untagged")
+
+
+def _case_insensitive(base: Path, relative: str) -> Optional[Path]:
+    path = base
+    for part in re.split(r"[\\/]+", relative):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            path = path.parent
+            continue
+        exact = path / part
+        if exact.exists():
+            path = exact
+            continue
+        try:
+            match = next((p for p in path.iterdir() if p.name.lower() == part.lower()), None)
+        except OSError:
+            return None
+        if match is None:
+            return None
+        path = match
+    return path
+
+
+# ----------------------------------------------------------------------------------------------------------
+# one simfile
+
+
+@dataclass
+class ChartSummary:
+    """What the .sm/.ssc comparison needs of one chart."""
+
+    label: str
+    notes: Optional[frozenset]  # {(player, beat in 48ths, column, char)}; None when unreadable
+    offset: Optional[float]
+    bpms: Optional[tuple]
+    stops: Optional[tuple]
+    comparable_timing: bool
+
+
+class SimfileChecker:
+    """Checks one .sm/.ssc file; ``problems`` collects what it finds."""
+
+    def __init__(self, path: Path, display: str, music: MusicInfo):
+        self.path = path
+        self.display = display
+        self.music = music
+        self.problems: list[Problem] = []
+        self.charts: dict[tuple, ChartSummary] = {}
+        self.sim = None
+
+    def report(self, severity, code, message, chart=None, measure=None, beat=None):
+        self.problems.append(Problem(self.display, severity, code, message, chart, measure, beat))
+
+    # -- whole file ---------------------------------------------------------------------------------------
+    def run(self) -> "SimfileChecker":
+        sf = _simfile()
+        try:
+            self.sim = sf.open(str(self.path), strict=False)
+        except UnicodeDecodeError:
+            self.report(ERROR, "parse", "cannot decode the text (tried UTF-8, CP1252, CP932 and CP949)")
+            return self
+        except Exception as exc:
+            self.report(ERROR, "parse", f"cannot parse the file: {_exc_text(exc)}")
+            return self
+        sim = self.sim
+        song_timing = self._check_timing(sim, None)
+        music_path = self._check_music_tag(sim)
+        charts = list(sim.charts)
+        if not charts:
+            self.report(WARNING, "no-charts", "the file has no charts")
+        end_times: list[tuple[str, float, Fraction]] = []
+        seen: dict[tuple, int] = {}
+        for index, chart in enumerate(charts, start=1):
+            summary, last = self._check_chart(sim, chart, index, song_timing, seen)
+            if last is not None:
+                end_times.append(last)
+            if summary is not None:
+                key = _chart_key(chart, self.path)
+                self.charts.setdefault(key, summary)
+        self._check_music_length(sim, music_path, end_times)
+        return self
+
+    def _check_timing(self, source, chart_label: Optional[str]):
+        """BPMS/STOPS/DELAYS/WARPS/OFFSET of the song (or of an .ssc chart with its own timing).
+
+        Returns (offset, bpms, stops, usable) where usable says whether times can be computed."""
+        where = "" if chart_label is None else "chart's "
+        usable = True
+        bpms, bad = parse_beat_values(source.get("BPMS"))
+        if bad:
+            usable = False
+            self.report(ERROR, "bpm-malformed", f"{where}#BPMS has malformed entries: {', '.join(repr(b) for b in bad[:3])}"
+                        + (" ..." if len(bad) > 3 else ""), chart_label)
+        if not bpms:
+            usable = False
+            if not bad:
+                self.report(ERROR, "bpm-missing", f"{where}#BPMS is empty (StepMania falls back to 60 BPM)", chart_label)
+        else:
+            first = min(bpms, key=lambda bv: bv[0])
+            if first[0] != 0:
+                usable = False
+                self.report(ERROR, "bpm-first-beat", f"the first BPM is at beat {format_beat(first[0])}, not beat 0",
+                            chart_label, _measure_of(first[0]), first[0])
+            for beat, value in bpms:
+                if value == 0:
+                    usable = False
+                    self.report(ERROR, "bpm-zero", "BPM 0 (StepMania ignores it, so the timing after it is wrong)",
+                                chart_label, _measure_of(beat), beat)
+                elif value < 0:
+                    self.report(WARNING, "bpm-negative",
+                                f"negative BPM {value:g}: a gimmick StepMania 5 turns into a warp; other players mistime it",
+                                chart_label, _measure_of(beat), beat)
+        stops = []
+        for key in ("STOPS", "DELAYS", "WARPS"):
+            values, bad = parse_beat_values(source.get(key))
+            if bad:
+                usable = False
+                self.report(ERROR, f"{key.lower()}-malformed",
+                            f"{where}#{key} has malformed entries: {', '.join(repr(b) for b in bad[:3])}", chart_label)
+            if key == "STOPS":
+                stops = values
+        offset_text = source.get("OFFSET")
+        offset = 0.0
+        if offset_text is not None and str(offset_text).strip():
+            offset = _float_or_none(offset_text)
+            if offset is None:
+                usable = False
+                self.report(ERROR, "offset-malformed", f"{where}#OFFSET {str(offset_text).strip()!r} is not a number", chart_label)
+        return offset, sorted(bpms), sorted(stops), usable
+
+    def _check_music_tag(self, sim):
+        tag = (sim.get("MUSIC") or "").strip()
+        path, how = resolve_music(self.path.parent, tag)
+        if path is None:
+            if tag:
+                self.report(ERROR, "music-missing", f"#MUSIC {tag!r} not found, and no other audio in the folder")
+            else:
+                self.report(ERROR, "music-missing", "no #MUSIC and no audio file in the folder")
+            return None
+        if how == "fallback":
+            self.report(WARNING, "music-fallback", f"#MUSIC {tag!r} not found; StepMania plays {path.name} instead")
+        elif how == "untagged":
+            self.report(WARNING, "music-untagged", f"no #MUSIC; StepMania plays {path.name}")
+        if path.suffix.lower() not in STEPMANIA_PLAYS:
+            self.report(WARNING, "music-format", f"StepMania 5 cannot play {path.suffix} files ({path.name}); use .ogg or .mp3")
+        return path
+
+    def _check_music_length(self, sim, music_path: Optional[Path], end_times):
+        start_text = (sim.get("SAMPLESTART") or "").strip()
+        length_text = (sim.get("SAMPLELENGTH") or "").strip()
+        start = _float_or_none(start_text) if start_text else None
+        if start_text and start is None:
+            self.report(WARNING, "sample-malformed", f"#SAMPLESTART {start_text!r} is not a number")
+        # SAMPLELENGTH <= 0 is fine: StepMania plays its default 12 s preview
+        if length_text and _float_or_none(length_text) is None:
+            self.report(WARNING, "sample-malformed", f"#SAMPLELENGTH {length_text!r} is not a number")
+        if start is not None and start < 0:
+            self.report(WARNING, "sample-start", f"#SAMPLESTART {start:g} s is before the music starts "
+                        "(the preview begins with silence)")
+        if music_path is None:
+            return
+        duration = self.music.duration(music_path)
+        if duration is None:
+            why = self.music.errors.get(music_path, "unknown format")
+            self.report(ERROR, "music-unreadable", f"cannot read the music {music_path.name}: {why}")
+            return
+        if start is not None and start >= duration:
+            self.report(WARNING, "sample-start", f"#SAMPLESTART {start:.3f} s is after the music ends ({duration:.3f} s); "
+                        "StepMania ignores it and picks its own preview")
+        for label, t, beat in end_times:
+            over = t - duration
+            if over <= END_TOLERANCE_S:
+                continue
+            message = (f"the last note is at {t:.3f} s but the music {music_path.name} ends at {duration:.3f} s "
+                       f"({over:.2f} s earlier; StepMania plays the rest in silence)")
+            severity = ERROR if over > END_ERROR_S else WARNING
+            self.report(severity, "notes-after-music", message, label, _measure_of(beat), beat)
+
+    # -- one chart ----------------------------------------------------------------------------------------
+    def _check_chart(self, sim, chart, index: int, song_timing, seen: dict):
+        steps_type = (chart.stepstype or "").strip()
+        difficulty_raw = (chart.difficulty or "").strip()
+        label = _chart_label(chart)
+        canon = canonical_difficulty(difficulty_raw)
+        # .sm hack StepMania keeps: Hard with description "smaniac"/"challenge" is a Challenge chart
+        if canon == "Hard" and self.path.suffix.lower() == ".sm" and \
+                (chart.description or "").strip().lower() in ("smaniac", "challenge"):
+            canon = "Challenge"
+        if not steps_type:
+            self.report(ERROR, "steps-type", "the chart has no steps type (StepMania skips it)", label)
+        elif steps_type.lower() not in STEPS_TYPE_COLUMNS:  # StepMania reads it in any case
+            self.report(WARNING, "steps-type",
+                        f"unknown steps type {steps_type!r} (StepMania skips this chart); row width not checked", label)
+        if canon is None:
+            self.report(ERROR, "difficulty", f"unknown difficulty {difficulty_raw!r}; use one of {', '.join(DIFFICULTY_NAMES)}", label)
+        elif canon.lower() != difficulty_raw.lower() and difficulty_raw.lower() in OLD_DIFFICULTY_NAMES:
+            self.report(WARNING, "difficulty-old-name", f"old difficulty name {difficulty_raw!r}; StepMania reads it as {canon}", label)
+        meter_text = (chart.meter or "").strip()
+        meter = None
+        try:
+            meter = int(meter_text)
+        except ValueError:
+            self.report(ERROR, "meter", f"meter {meter_text!r} is not an integer", label)
+        if meter is not None and meter < 1:
+            self.report(ERROR, "meter", f"meter {meter} is below 1", label)
+        if canon is not None and canon != "Edit":
+            key = (steps_type.lower(), canon)
+            if key in seen:
+                self.report(ERROR, "duplicate-chart",
+                            f"second {steps_type} {canon} chart (charts {seen[key]} and {index} in the file; only Edit may repeat)",
+                            label)
+            else:
+                seen[key] = index
+
+        # timing of this chart (.ssc charts may carry their own)
+        own = self._chart_has_own_timing(sim, chart)
+        timing = self._check_timing(chart, label) if own else song_timing
+
+        if chart.notes is None:
+            self.report(ERROR, "parse", "the chart has no note data", label)
+            return None, None
+        notes = self._check_notes(chart.notes, steps_type, label)
+        last = None
+        if notes is None:
+            return None, None
+        if not notes:
+            self.report(WARNING, "empty-chart", "the chart has no notes", label)
+        elif timing[3]:
+            last_beat = max(notes, key=lambda n: n.pos / n.denom).beat
+            t = self._time_at(sim, chart if own else None, last_beat)
+            if t is not None:
+                last = (label, t, last_beat)
+        summary = ChartSummary(
+            label,
+            frozenset((n.player, n.tick, n.column, n.char) for n in notes),
+            timing[0], tuple(timing[1]), tuple(timing[2]),
+            comparable_timing=timing[3] and not self._has_gimmicks(chart if own else sim, timing),
+        )
+        return summary, last
+
+    @staticmethod
+    def _chart_has_own_timing(sim, chart) -> bool:
+        """An .ssc chart (#VERSION 0.7+) with timing tags of its own, #BPMS among them, is timed by them.
+
+        (A chart with other timing tags but no #BPMS is timed here with the song's BPMs, as ``simfile``
+        cannot time it and StepMania's handling of it is not something to report on.)"""
+        _simfile()
+        from simfile.timing._private.timingsource import timing_source
+
+        try:
+            return timing_source(sim, chart) is chart and bool((chart.get("BPMS") or "").strip())
+        except Exception:
+            return False
+
+    @staticmethod
+    def _has_gimmicks(source, timing) -> bool:
+        if any(v < 0 for _b, v in timing[1]) or any(v < 0 for _b, v in timing[2]):
+            return True
+        return any(parse_beat_values(source.get(k))[0] for k in ("DELAYS", "WARPS"))
+
+    @staticmethod
+    def _time_at(sim, chart, beat: Fraction) -> Optional[float]:
+        """Time of ``beat`` with the chart's own timing (``chart``) or the song's (``chart`` None)."""
+        sf = _simfile()
+        try:
+            engine = sf.timing.engine.TimingEngine(sf.timing.TimingData(sim, chart))
+            return float(engine.time_at(sf.timing.Beat(beat.numerator, beat.denominator)))
+        except Exception:
+            return None
+
+    def _check_notes(self, notes_text: str, steps_type: str, label: str) -> Optional[list[RawNote]]:
+        """Rows per measure, row width, note characters and hold/roll pairing, from the raw note data."""
+        width = STEPS_TYPE_COLUMNS.get(steps_type.lower())
+        players = notes_text.split("&") if steps_type.lower() in ROUTINE_STEPS_TYPES else [notes_text]
+        out: list[RawNote] = []
+        # repeated findings are reported once per chart: the first, and how many more
+        agg: dict[tuple, list] = {}  # (code, severity) -> [message, measure, beat, count]
+
+        def aggregate(severity, code, message, measure, beat):
+            if (code, severity) in agg:
+                agg[(code, severity)][3] += 1
+            else:
+                agg[(code, severity)] = [message, measure, beat, 1]
+
+        for player, text in enumerate(players):
+            measures = split_measures(text)
+            denom = ROWS_PER_MEASURE_GRID
+            for rows in measures:
+                if rows and denom % len(rows):
+                    denom = denom * len(rows) // math.gcd(denom, len(rows))
+            expected = width
+            if expected is None:
+                first = next((r for m in measures for r in m), None)
+                expected = len(_row_cells(first)) if first else None
+            for m, rows in enumerate(measures):
+                n = len(rows)
+                if n == 0:
+                    if m != len(measures) - 1 and any(measures[m + 1:]):
+                        aggregate(WARNING, "empty-measure", "a measure with no rows (it still counts as 4 empty beats)",
+                                  m, Fraction(4 * m))
+                    continue
+                exact = ROWS_PER_MEASURE_GRID % n == 0
+                off_grid_row = None
+                step = denom // n
+                for r, line in enumerate(rows):
+                    cells = _row_cells(line) if "[" in line or "{" in line else line
+                    pos = m * denom + r * step
+                    if expected is not None and len(cells) != expected:
+                        aggregate(ERROR, "row-width",
+                                  f"row has {len(cells)} columns, {steps_type or 'this chart'} needs {expected}", m,
+                                  Fraction(4 * pos, denom))
+                    for c, ch in enumerate(cells):
+                        if ch == "0":
+                            continue
+                        if ch not in NOTE_CHARS:
+                            aggregate(ERROR, "note-char", f"unknown note character {ch!r} (StepMania reads it as empty)", m,
+                                      Fraction(4 * pos, denom))
+                            continue
+                        if expected is not None and c >= expected:
+                            continue
+                        if not exact and (r * ROWS_PER_MEASURE_GRID) % n and off_grid_row is None:
+                            off_grid_row = (r, Fraction(4 * pos, denom))
+                        out.append(RawNote(pos, denom, c, ch, m, player))
+                if n not in STANDARD_ROWS:
+                    if off_grid_row is not None:
+                        aggregate(ERROR, "rows-per-measure",
+                                  f"{n} rows in a measure (standard: {', '.join(map(str, STANDARD_ROWS))}): StepMania moves notes "
+                                  "to the nearest 192nd", m, off_grid_row[1])
+                    else:
+                        aggregate(WARNING, "rows-per-measure",
+                                  f"{n} rows in a measure (standard: {', '.join(map(str, STANDARD_ROWS))})", m, Fraction(4 * m))
+        for (code, severity), (message, m, beat, count) in sorted(agg.items(), key=lambda kv: (kv[1][1], kv[0])):
+            more = f" (and {count - 1} more like it in this chart)" if count > 1 else ""
+            self.report(severity, code, message + more, label, m, beat)
+        self._check_holds(out, label)
+        return out
+
+    def _check_holds(self, notes: list[RawNote], label: str) -> None:
+        """A 2/4 head must be closed by a 3 in the same column with no other note in that column between."""
+        open_heads: dict[tuple[int, int], list] = {}  # (player, column) -> [note, broken]
+        for note in sorted(notes, key=lambda n: (n.player, n.pos, n.column)):
+            key = (note.player, note.column)
+            head = open_heads.get(key)
+            col = note.column + 1
+            if note.char in HEAD_CHARS:
+                if head is not None and not head[1]:
+                    kind = HEAD_CHARS[head[0].char]
+                    self.report(ERROR, "hold-unclosed",
+                                f"{kind} head in column {col} is not closed before the next {HEAD_CHARS[note.char]} head "
+                                f"at beat {format_beat(note.beat)}", label, head[0].measure, head[0].beat)
+                open_heads[key] = [note, False]
+            elif note.char == "3":
+                if head is None:
+                    self.report(ERROR, "tail-without-head", f"hold/roll tail in column {col} without a head", label,
+                                note.measure, note.beat)
+                else:
+                    del open_heads[key]
+            elif head is not None and not head[1]:
+                kind = HEAD_CHARS[head[0].char]
+                self.report(ERROR, "note-inside-hold",
+                            f"{_note_name(note.char)} in column {col} at beat {format_beat(note.beat)} lies inside the {kind} "
+                            f"that starts here", label, head[0].measure, head[0].beat)
+                head[1] = True  # reported once; its tail is taken as closing it
+        for (player, column), (note, broken) in sorted(open_heads.items(), key=lambda kv: (kv[1][0].pos, kv[0])):
+            if not broken:
+                self.report(ERROR, "hold-unclosed", f"{HEAD_CHARS[note.char]} head in column {column + 1} is never closed",
+                            label, note.measure, note.beat)
+
+
+def _note_name(char: str) -> str:
+    return {"1": "a tap", "M": "a mine", "L": "a lift", "F": "a fake", "K": "a keysound", "A": "an attack"}.get(char, repr(char))
+
+
+def _chart_label(chart) -> str:
+    steps_type = (chart.stepstype or "").strip() or "?"
+    difficulty = (chart.difficulty or "").strip() or "?"
+    label = f"{steps_type} {difficulty}"
+    if difficulty.lower() == "edit" and (chart.description or "").strip():
+        label += f" \"{chart.description.strip()}\""
+    return label
+
+
+def _chart_key(chart, path: Path) -> tuple:
+    steps_type = (chart.stepstype or "").strip().lower()
+    canon = canonical_difficulty(chart.difficulty or "") or (chart.difficulty or "").strip()
+    if canon == "Hard" and path.suffix.lower() == ".sm" and (chart.description or "").strip().lower() in ("smaniac", "challenge"):
+        canon = "Challenge"
+    return (steps_type, canon, (chart.description or "").strip() if canon == "Edit" else "")
+
+
+def _exc_text(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _simfile():
+    from ddc_sm.simfiles.compat import import_simfile
+
+    return import_simfile()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# folders
+
+
+def compare_pair(sm: SimfileChecker, ssc: SimfileChecker) -> list[Problem]:
+    """One problem per chart where the .sm and the .ssc of a song disagree (notes, BPMs, stops, offset)."""
+    problems = []
+    if sm.sim is None or ssc.sim is None:
+        return problems
+    keys = list(dict.fromkeys(list(ssc.charts) + list(sm.charts)))
+    for key in keys:
+        a, b = sm.charts.get(key), ssc.charts.get(key)
+        if a is None or b is None:
+            only, other = (ssc, sm) if a is None else (sm, ssc)
+            label = (b or a).label
+            problems.append(Problem(sm.display, ERROR, "sm-ssc-mismatch",
+                                    f"{label} is only in {only.path.name}, not in {other.path.name}", label))
+            continue
+        diffs, measure, beat = [], None, None
+        if a.notes is not None and b.notes is not None and a.notes != b.notes:
+            first = min(a.notes ^ b.notes)
+            beat = Fraction(first[1], 48)
+            measure = _measure_of(beat)
+            diffs.append("notes")
+        if a.comparable_timing and b.comparable_timing:
+            if a.offset is not None and b.offset is not None and abs(a.offset - b.offset) > 0.0005:
+                diffs.append(f"#OFFSET ({a.offset:g} vs {b.offset:g})")
+            if not _same_values(a.bpms, b.bpms):
+                diffs.append("BPMs")
+            if not _same_values(a.stops, b.stops):
+                diffs.append("stops")
+        if diffs:
+            problems.append(Problem(sm.display, ERROR, "sm-ssc-mismatch",
+                                    f"{' and '.join(diffs)} differ from {ssc.path.name} (StepMania 5 plays the .ssc, "
+                                    "other players the .sm)", b.label, measure, beat))
+    return problems
+
+
+def _same_values(a, b, tol: float = 0.0005) -> bool:
+    a = [(round(beat * 48), v) for beat, v in a]
+    b = [(round(beat * 48), v) for beat, v in b]
+    return len(a) == len(b) and all(x[0] == y[0] and abs(x[1] - y[1]) <= tol * max(1.0, abs(x[1])) for x, y in zip(a, b))
+
+
+def _display(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
+def collect_simfiles(paths: Iterable[os.PathLike | str]) -> list[Path]:
+    """The .sm/.ssc files named or found under the paths (hidden files and folders skipped), sorted."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise UserError(f"no such file or folder: {path}")
+        if path.is_file():
+            if path.suffix.lower() not in SIMFILE_EXTENSIONS:
+                raise UserError(f"not a simfile (.sm/.ssc): {path}")
+            found.append(path)
+            continue
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if not name.startswith(".") and name.lower().endswith(SIMFILE_EXTENSIONS):
+                    found.append(Path(dirpath) / name)
+    unique = list(dict.fromkeys(found))
+    return sorted(unique, key=lambda p: (str(p.parent), p.name.lower()))
+
+
+def check_paths(paths: Iterable[os.PathLike | str]) -> tuple[list[Problem], int]:
+    """Every problem in the simfiles named by ``paths`` (files, song folders, packs) and how many files."""
+    files = collect_simfiles(paths)
+    music = MusicInfo()
+    problems: list[Problem] = []
+    by_folder: dict[Path, list[Path]] = {}
+    for f in files:
+        by_folder.setdefault(f.parent, []).append(f)
+    for folder, given in by_folder.items():
+        try:
+            siblings = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                              and p.suffix.lower() in SIMFILE_EXTENSIONS)
+        except OSError:
+            siblings = list(given)
+        for ext in SIMFILE_EXTENSIONS:
+            same = [p for p in siblings if p.suffix.lower() == ext]
+            if len(same) > 1:
+                problems.append(Problem(_display(folder), ERROR, "duplicate-simfile",
+                                        f"{len(same)} {ext} files in one song folder ({', '.join(p.name for p in same)}); "
+                                        "StepMania loads only one of them"))
+        checkers = {}
+        for f in given:
+            checker = SimfileChecker(f, _display(f), music).run()
+            checkers[f] = checker
+            problems += checker.problems
+        sms = [p for p in siblings if p.suffix.lower() == ".sm"]
+        sscs = [p for p in siblings if p.suffix.lower() == ".ssc"]
+        if len(sms) == 1 and len(sscs) == 1:
+            for p in (sms[0], sscs[0]):
+                if p not in checkers:  # named only its sibling: read it for the comparison, report nothing else
+                    checkers[p] = SimfileChecker(p, _display(p), music).run()
+            problems += compare_pair(checkers[sms[0]], checkers[sscs[0]])
+    return problems, len(files)
+
+
+def summarize(problems: list[Problem], n_files: int) -> dict:
+    errors = sum(p.severity == ERROR for p in problems)
+    warnings = sum(p.severity == WARNING for p in problems)
+    return {"files": n_files, "errors": errors, "warnings": warnings,
+            "files_with_errors": len({p.file for p in problems if p.severity == ERROR})}
+
+
+def run_check(paths, as_json: bool = False, out=None) -> int:
+    """Lint ``paths`` and print one line per problem (or JSON); 1 when any error, else 0."""
+    out = out or sys.stdout
+    problems, n_files = check_paths(paths)
+    if not n_files:
+        raise UserError("no .sm or .ssc files found in " + ", ".join(str(p) for p in paths))
+    summary = summarize(problems, n_files)
+    if as_json:
+        json.dump({"problems": [p.to_dict() for p in problems], "summary": summary}, out, indent=2)
+        out.write("\n")
+    else:
+        for p in problems:
+            out.write(p.format() + "\n")
+        out.write(f"{n_files} simfile{'s' if n_files != 1 else ''} checked: {summary['errors']} error"
+                  f"{'s' if summary['errors'] != 1 else ''}, {summary['warnings']} warning"
+                  f"{'s' if summary['warnings'] != 1 else ''}\n")
+    return 1 if summary["errors"] else 0

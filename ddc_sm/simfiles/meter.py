@@ -1,0 +1,36 @@
+"""A chart's meter (the number players read as its difficulty) from its step density.
+
+Fitted on the human charts of ``../shared/data``: meter ≈ 1.2 + 1.78 × steps per second over the whole
+packs, bounded per difficulty name so that a Beginner chart never reads like a Hard one.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ddc_sm import DIFFICULTIES
+
+METER_RANGE = {"Beginner": (1, 3), "Easy": (2, 5), "Medium": (4, 8), "Hard": (6, 11), "Challenge": (8, 15)}
+INTERCEPT, SLOPE = 1.2, 1.78
+
+
+def steps_per_second(times: Sequence[float]) -> float:
+    if len(times) < 2:
+        return 0.0
+    span = float(times[-1]) - float(times[0])
+    return (len(times) - 1) / span if span > 0 else 0.0
+
+
+def estimate_meter(difficulty: str, times: Sequence[float]) -> int:
+    lo, hi = METER_RANGE[difficulty]
+    return int(min(hi, max(lo, round(INTERCEPT + SLOPE * steps_per_second(times)))))
+
+
+def monotone_meters(meters: dict[str, int]) -> dict[str, int]:
+    """Raise meters where needed so that a harder difficulty never has a lower meter than an easier one."""
+    out, floor = {}, 1
+    for name in DIFFICULTIES:
+        if name in meters:
+            out[name] = max(meters[name], floor)
+            floor = out[name]
+    return out

@@ -1,0 +1,58 @@
+"""Which songs of ``../shared/data`` trained, validated and test the shipped weights.
+
+Songs are keyed '<pack folder>/<song folder>' (see :attr:`ddc_sm.simfiles.dataset.SongData.key`).  The split is by
+song, never by chart: charts of one song share its audio.  ``make_split`` documents how the committed file
+``ddc_sm/simfiles/split_shared_data.json`` was made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+SPLIT_FILE = Path(__file__).resolve().parent / "split_shared_data.json"
+PARTS = ("train", "valid", "test")
+
+
+def load_split(path: str | Path | None = None) -> dict[str, list[str]]:
+    with open(path or SPLIT_FILE, encoding="utf-8") as f:
+        data = json.load(f)
+    return {part: list(data[part]) for part in PARTS}
+
+
+def part_of(song_key: str, split: dict[str, list[str]] | None = None) -> str | None:
+    """'train', 'valid', 'test', or None when the song is not in the split."""
+    split = split or load_split()
+    for part in PARTS:
+        if song_key in split[part]:
+            return part
+    return None
+
+
+def make_split(song_keys: list[str], valid_share: float = 0.1, test_share: float = 0.1) -> dict[str, list[str]]:
+    """Deterministic split stratified by pack: songs ordered by a hash of their key, then cut per pack."""
+    by_pack: dict[str, list[str]] = {}
+    for key in sorted(set(song_keys)):
+        by_pack.setdefault(key.split("/", 1)[0], []).append(key)
+    out = {part: [] for part in PARTS}
+    for keys in by_pack.values():
+        keys.sort(key=lambda k: hashlib.sha1(k.encode("utf-8")).hexdigest())
+        n_test = max(1, round(len(keys) * test_share)) if len(keys) >= 3 else 0
+        n_valid = max(1, round(len(keys) * valid_share)) if len(keys) >= 3 else 0
+        out["test"] += keys[:n_test]
+        out["valid"] += keys[n_test:n_test + n_valid]
+        out["train"] += keys[n_test + n_valid:]
+    return {part: sorted(v) for part, v in out.items()}
+
+
+def training_part(song_key: str, split: dict[str, list[str]] | None, valid_share: float = 0.1, seed: int = 0) -> str:
+    """Where training puts a song: its part in ``split``, else 'valid' for a seeded-hash share, else 'train'.
+
+    Both training commands use this, so a song outside the split file lands in the same part for both models.
+    """
+    part = part_of(song_key, split) if split is not None else None
+    if part is not None:
+        return part
+    h = int(hashlib.sha1(f"{seed}:{song_key}".encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "valid" if h < valid_share else "train"

@@ -1,1 +1,0 @@
-"""Training the two models from simfile packs."""
