@@ -6,4 +6,4 @@ functions that need them.
 
 __version__ = "0.1.0"
 
-DIFFICULTIES = ("Beginner", "Easy", "Medium", "Hard", "Challenge")
+from ddc_sm.difficulty import DIFFICULTIES  # noqa: E402

@@ -19,7 +19,7 @@ def merge(base: dict, over: dict) -> dict:
 
 def overlay_json(config: dict, path: str | os.PathLike | None) -> dict:
     """``config`` with the JSON object in ``path`` merged onto it (unchanged when ``path`` is None)."""
-    from ddc_sm.errors import UserError
+    from ddc_sm.errors import ConfigError
 
     if not path:
         return config
@@ -27,7 +27,7 @@ def overlay_json(config: dict, path: str | os.PathLike | None) -> dict:
         with open(Path(path), encoding="utf-8") as f:
             user = json.load(f)
     except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read config {path}: {exc}") from exc
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
     if not isinstance(user, dict):
-        raise UserError(f"config {path} must hold a JSON object")
+        raise ConfigError(f"config {path} must hold a JSON object")
     return merge(config, user)

@@ -125,7 +125,7 @@ def fake_make_charts(audio_path, difficulties, *, force=False, add=False, format
     Audio whose name starts with 'bad' raises AudioError; 'crash' raises a plain RuntimeError;
     'die' writes the .sm and then raises SystemExit (a process killed between the two files)."""
     from ddc_sm.errors import AudioError, ChartExistsError
-    from ddc_sm.pipeline.make import existing_simfiles
+    from ddc_sm.simfiles.folders import existing_simfiles
 
     audio_path = Path(audio_path)
     if audio_path.name.startswith("bad"):

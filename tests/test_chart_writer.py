@@ -3,7 +3,7 @@ from fractions import Fraction
 import pytest
 
 from ddc_sm.simfiles.writer import GeneratedChart, SongInfo, add_charts, new_simfile, write_atomically
-from ddc_sm.errors import UserError
+from ddc_sm.errors import ChartExistsError
 from ddc_sm.simfiles.compat import import_simfile
 
 sf = import_simfile()
@@ -44,7 +44,7 @@ def test_rows_per_measure_are_standard(tmp_path):
 def test_write_refuses_to_replace_without_overwrite(tmp_path):
     path = tmp_path / "song.sm"
     path.write_text("mine", encoding="utf-8")
-    with pytest.raises(UserError):
+    with pytest.raises(ChartExistsError):
         write_atomically(path, "new", overwrite=False)
     assert path.read_text(encoding="utf-8") == "mine"
     write_atomically(path, "new", overwrite=True)

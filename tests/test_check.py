@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ddc_sm.simfiles.lint import check_paths, mp3_duration, run_check
+from ddc_sm.audio.mp3 import mp3_duration
+from ddc_sm.commands.check import run_check
+from ddc_sm.simfiles.lint import check_paths
 from simfile_builders import (clean_sm, clean_ssc, make_song, notes, quarter_measure, simple_notes, sm_chart, sm_text,
                               ssc_text)
 
@@ -315,7 +317,7 @@ def test_cli_bad_path_is_a_user_error(tmp_path):
 
 def test_check_does_not_import_torch(tmp_path):
     make_song(tmp_path / "S", sm=clean_sm())
-    code = ("import sys; from ddc_sm.simfiles.lint import run_check; import io; run_check([sys.argv[1]], out=io.StringIO()); "
+    code = ("import sys; from ddc_sm.commands.check import run_check; import io; run_check([sys.argv[1]], out=io.StringIO()); "
             "bad = [m for m in ('torch', 'librosa') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "S")], check=True)
 

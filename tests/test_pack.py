@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from ddc_sm.simfiles.lint import check_paths, run_check
-from ddc_sm.pipeline.pack import MARKER, SongJob, find_song_dirs, plan_song, run_pack
+from ddc_sm.commands.check import run_check
+from ddc_sm.simfiles.lint import check_paths
+from ddc_sm.audio.decode import AUDIO_EXTENSIONS
+from ddc_sm.pipeline.pack import MARKER, SongJob, plan_song, run_pack
+from ddc_sm.simfiles.folders import find_song_dirs
 from simfile_builders import broken_make_charts, clean_sm, clean_ssc, fake_make_charts, make_song, write_audio
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "ddc_sm" / "weights"
@@ -42,7 +45,7 @@ def snapshot(folder: Path) -> dict:
 
 def test_song_folders_are_folders_with_audio(tmp_path):
     pack = build_pack(tmp_path)
-    assert [p.name for p in find_song_dirs(pack)] == ["A New Song", "B Charted", "C Broken", "D Crash"]
+    assert [p.name for p in find_song_dirs(pack, AUDIO_EXTENSIONS)] == ["A New Song", "B Charted", "C Broken", "D Crash"]
 
 
 def test_pack_charts_new_songs_leaves_charted_ones_and_names_failures(tmp_path, capsys):
@@ -192,11 +195,11 @@ def test_pack_with_the_real_models_passes_check(tmp_path):
 
 
 def test_missing_weights_fail_once_before_any_song(tmp_path):
-    from ddc_sm.errors import UserError
+    from ddc_sm.errors import WeightsError
 
     pack = tmp_path / "P"
     write_audio(pack / "S" / "x.ogg", 8)
-    with pytest.raises(UserError, match="no placement model"):
+    with pytest.raises(WeightsError, match="no placement model"):
         run_pack(pack, ["Easy"], weights_dir=tmp_path / "no-weights", out=io.StringIO())
     assert not (pack / "S" / MARKER).exists()
 

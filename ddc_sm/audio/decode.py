@@ -6,6 +6,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -172,3 +173,29 @@ def playable_copy(path: str | os.PathLike) -> Path:
     except Exception as exc:
         raise AudioError(f"cannot convert {path.name} to Ogg Vorbis for StepMania: {exc}") from exc
     return target
+
+
+def header_duration(path: str | os.PathLike) -> Optional[float]:
+    """Length of an audio file in seconds from its header, without decoding it (None when it holds no frames).
+
+    MP3 lengths come from counting frames (:func:`ddc_sm.audio.mp3.mp3_duration`): an mp3 header's length is a
+    guess, seconds off for VBR files without a Xing header.  Raises :class:`AudioError` when the file cannot be
+    read or is no audio file that libsndfile knows.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".mp3":
+        from ddc_sm.audio.mp3 import mp3_duration
+
+        try:
+            length = mp3_duration(path)
+        except OSError as exc:
+            raise AudioError(str(exc)) from exc
+        if length:
+            return length
+    import soundfile
+
+    try:
+        info = soundfile.info(str(path))
+    except Exception as exc:  # unreadable / unsupported
+        raise AudioError(str(exc).strip() or type(exc).__name__) from exc
+    return float(info.frames) / float(info.samplerate) if info.samplerate and info.frames > 0 else None

@@ -8,8 +8,9 @@ from typing import List, Optional
 
 import typer
 
-from ddc_sm import DIFFICULTIES, __version__
-from ddc_sm.errors import UserError
+from ddc_sm import __version__
+from ddc_sm.difficulty import parse_difficulties
+from ddc_sm.errors import DdcSmError, UserError
 
 app = typer.Typer(
     name="ddc-sm",
@@ -22,26 +23,6 @@ train_app = typer.Typer(help="Train the step placement or step selection model o
 app.add_typer(train_app, name="train")
 
 DIFFICULTY_HELP = "Beginner, Easy, Medium, Hard, Challenge (any case), comma-separated or repeated, or 'all'."
-
-
-def parse_difficulties(values: Optional[List[str]], default_all: bool = True) -> list[str]:
-    """['hard'] -> ['Hard']; ['all'] or nothing -> all five; raises UserError on an unknown name."""
-    names: list[str] = []
-    for value in values or []:
-        names += [v.strip() for v in value.split(",") if v.strip()]
-    if not names:
-        return list(DIFFICULTIES) if default_all else []
-    out: list[str] = []
-    for name in names:
-        if name.lower() == "all":
-            out += [d for d in DIFFICULTIES if d not in out]
-            continue
-        match = [d for d in DIFFICULTIES if d.lower() == name.lower()]
-        if not match:
-            raise UserError(f"unknown difficulty {name!r}; use one of {', '.join(DIFFICULTIES)} or 'all'")
-        if match[0] not in out:
-            out.append(match[0])
-    return sorted(out, key=DIFFICULTIES.index)
 
 
 def _version(value: bool) -> None:
@@ -81,7 +62,7 @@ def make(
         try:
             result = make_charts(path, diffs, bpm=bpm, offset=offset, force=force, add=add, formats=fmts,
                                  weights_dir=weights, beam_size=beam, seed=seed, log=None if quiet else _err)
-        except UserError as exc:
+        except DdcSmError as exc:
             if len(audio) == 1:
                 raise
             _err(f"error: {exc}")
@@ -132,7 +113,7 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print problems as JSON."),
 ) -> None:
     """Lint simfiles the way StepMania loads them; exit 1 when there are errors."""
-    from ddc_sm.simfiles.lint import run_check
+    from ddc_sm.commands.check import run_check
 
     raise typer.Exit(run_check(paths, as_json=as_json))
 
@@ -199,7 +180,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     try:
         app(args=argv, standalone_mode=True)
-    except UserError as exc:
+    except DdcSmError as exc:
         _err(f"error: {exc}")
         sys.exit(2)
     except KeyboardInterrupt:

@@ -32,7 +32,7 @@ MAX_CHARTS = 48  # validation charts per difficulty (spread over the songs) used
 
 def step_jump_share(rows_list: Sequence[Sequence[str]]) -> float:
     """Jumps over steps, pooled over the charts (see :mod:`ddc_sm.simfiles.stats`)."""
-    from ddc_sm.simfiles.stats import step_columns
+    from ddc_sm.simfiles.rows import step_columns
 
     steps = jumps = 0
     for rows in rows_list:
@@ -99,11 +99,13 @@ def run_calibrate_jumps(pack_dirs, out_dir, *, weights_dir=None, max_charts: int
                         log: Callable[[str], None] | None = None) -> int:
     """Calibrate the selection bundle in ``weights_dir`` (default: shipped) on its validation songs found under
     ``pack_dirs``; write the result to ``out_dir/selection.pt``.  Returns the process exit code."""
-    from ddc_sm import DIFFICULTIES
+    from ddc_sm.difficulty import DIFFICULTIES
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.errors import UserError
     from ddc_sm.audio.cache import cached_features
-    from ddc_sm.pipeline.make import _engine_timing, _placer, placed_steps
+    from ddc_sm.pipeline.make import placed_steps
+    from ddc_sm.placement.inference import load_placer
+    from ddc_sm.timing.grid import simfile_timing
     from ddc_sm.selection.inference import StepSelector
     from ddc_sm.weights import BUNDLE_FILES, load_bundle, save_bundle
 
@@ -120,7 +122,7 @@ def run_calibrate_jumps(pack_dirs, out_dir, *, weights_dir=None, max_charts: int
         raise UserError("the selection bundle lists no validation songs to calibrate on")
     selector = StepSelector.from_bundle({**bundle, "config": config})
     config.setdefault("decode", {})["jump_logit_bias"] = {}
-    placer = _placer(str(weights_dir) if weights_dir else None)
+    placer = load_placer(str(weights_dir) if weights_dir else None)
 
     songs = [s for s in iter_songs(pack_dirs) if s.key in valid_songs and s.audio_path is not None and s.charts]
     if not songs:
@@ -136,7 +138,7 @@ def run_calibrate_jumps(pack_dirs, out_dir, *, weights_dir=None, max_charts: int
             continue
         pfeats = cached_features(song.audio_path, "placement")
         sfeats = cached_features(song.audio_path, "selection")
-        timing = _engine_timing(song.simfile_path)
+        timing = simfile_timing(song.simfile_path)
         duration = (pfeats.shape[-1] - 1) / 100.0
         probabilities = placer.probabilities(pfeats, sorted({d for d, _ in chosen[song.key]}, key=DIFFICULTIES.index))
         for d, chart in chosen[song.key]:

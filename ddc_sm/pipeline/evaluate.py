@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from ddc_sm import DIFFICULTIES
+from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.simfiles.stats import chart_stats
 
 TOLERANCE_S = 0.020
@@ -148,13 +148,16 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
 
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.audio.cache import cached_features
-    from ddc_sm.pipeline.make import _engine_timing, _placer, _selector, charts_from_features, density_bounded_times
+    from ddc_sm.pipeline.make import charts_from_features, density_bounded_times
+    from ddc_sm.placement.inference import load_placer
+    from ddc_sm.selection.inference import load_selector
+    from ddc_sm.timing.grid import simfile_timing
     from ddc_sm.placement.inference import match_f_score
 
     say = log or (lambda _m: None)
     report = EvalReport()
     wkey = str(weights_dir) if weights_dir else None
-    placer, selector = _placer(wkey), _selector(wkey)
+    placer, selector = load_placer(wkey), load_selector(wkey)
     known, source = trained_songs(weights_dir)
     songs = [s for s in iter_songs(pack_dirs) if s.charts]
     for i, song in enumerate(songs, 1):
@@ -179,7 +182,7 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
         generated = {}
         if generate:
             try:
-                timing = _engine_timing(song.simfile_path)
+                timing = simfile_timing(song.simfile_path)
                 charts, _ = charts_from_features(pfeats, sfeats, duration, diffs, timing, weights_dir=weights_dir,
                                                  beam_size=beam_size, probabilities=probabilities)
                 generated = {gen.difficulty: chart_stats(gen.times, gen.rows) for gen in charts}

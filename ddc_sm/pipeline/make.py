@@ -7,21 +7,23 @@ folder that belong to this audio.  An existing chart is never touched unless ``f
 
 from __future__ import annotations
 
-import functools
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
-from ddc_sm import DIFFICULTIES
-from ddc_sm.audio.decode import AUDIO_EXTENSIONS, Audio, audio_tags, load_audio, playable_copy
-from ddc_sm.simfiles.writer import GeneratedChart, SongInfo, add_charts, new_simfile, write_atomically
+from ddc_sm.audio.decode import Audio, audio_tags, load_audio, playable_copy
+from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.errors import ChartExistsError, UserError
-from ddc_sm.timing.grid import GRID_RULES, ConstantTiming, EngineTiming, snap_times
+from ddc_sm.placement.inference import load_placer
+from ddc_sm.selection.inference import load_selector
+from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
+from ddc_sm.simfiles.dataset import chart_difficulties
+from ddc_sm.simfiles.folders import existing_simfiles
 from ddc_sm.simfiles.meter import estimate_meter, monotone_meters
-from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS, import_simfile
+from ddc_sm.simfiles.writer import GeneratedChart, SongInfo, add_charts, new_simfile, write_atomically
+from ddc_sm.timing.grid import GRID_RULES, ConstantTiming, simfile_timing, snap_times
 
 # Rows per second of audio in the human charts of the split's train songs: 10th percentile to the 75th (to the
 # median for Beginner and Easy, which should stay gentle).  A chart whose F-score-optimal threshold gives a
@@ -46,34 +48,6 @@ class MakeResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def find_song_audio(song_dir: str | os.PathLike) -> Path | None:
-    """The audio StepMania would play for a song folder: its simfile's #MUSIC, else the first audio file."""
-    from ddc_sm.simfiles.dataset import resolve_music
-
-    return resolve_music(song_dir)
-
-
-def existing_simfiles(audio_path: str | os.PathLike) -> list[Path]:
-    """The .sm/.ssc files in the audio's folder that belong to this audio (same stem or #MUSIC naming it)."""
-    from ddc_sm.simfiles.dataset import music_tag
-
-    audio_path = Path(audio_path)
-    folder = audio_path.parent
-    if not folder.is_dir():
-        return []
-    audio_files = [p for p in folder.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS]
-    out = []
-    for p in sorted(folder.iterdir()):
-        if p.suffix.lower() not in SIMFILE_EXTENSIONS or not p.is_file():
-            continue
-        music = music_tag(p)
-        names_this_audio = p.stem.lower() == audio_path.stem.lower() or music.lower() == audio_path.name.lower()
-        music_unresolved = not music or not any(a.name.lower() == music.lower() for a in audio_files)
-        if names_this_audio or (music_unresolved and len(audio_files) == 1):
-            out.append(p)
-    return out
-
-
 def song_info_from_audio(audio_path: Path) -> tuple[str, str]:
     """(title, artist) from tags, else from a file name like 'Artist - Title.ogg', else the file name."""
     tags = audio_tags(audio_path)
@@ -84,20 +58,6 @@ def song_info_from_audio(audio_path: Path) -> tuple[str, str]:
         artist, title = stem.split(" - ", 1)
         return title.strip(), artist.strip()
     return stem, tags.get("artist", "")
-
-
-@functools.lru_cache(maxsize=4)
-def _placer(weights_dir: str | None):
-    from ddc_sm.placement.inference import StepPlacer
-
-    return StepPlacer.load(weights_dir)
-
-
-@functools.lru_cache(maxsize=4)
-def _selector(weights_dir: str | None):
-    from ddc_sm.selection.inference import StepSelector
-
-    return StepSelector.load(weights_dir)
 
 
 def _sample_window(times: list[float], duration: float) -> tuple[float, float]:
@@ -140,7 +100,7 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     say = log or (lambda _m: None)
     warnings: list[str] = []
     wkey = str(weights_dir) if weights_dir else None
-    placer, selector = _placer(wkey), _selector(wkey)
+    placer, selector = load_placer(wkey), load_selector(wkey)
     say("placing steps...")
     if probabilities is None:
         probabilities = placer.probabilities(placement_feats, difficulties)
@@ -196,28 +156,6 @@ def density_bounded_times(placer, prob: np.ndarray, difficulty: str, duration: f
     return placer.times_from_probability(prob, difficulty, threshold=low if len(times) < lo else high)
 
 
-def chart_difficulties(path: Path) -> set[str]:
-    """The standard difficulties of the dance-single charts in a simfile (UserError when it is unreadable)."""
-    from ddc_sm.difficulty import canonical_difficulty
-
-    sf = import_simfile()
-    try:
-        sim = sf.open(str(path), strict=False)
-    except Exception as exc:
-        raise UserError(f"cannot read existing chart {path.name}: {exc}") from exc
-    return {canonical_difficulty(c.difficulty or "") for c in sim.charts
-            if (c.stepstype or "").strip().lower() == "dance-single"} & set(DIFFICULTIES)
-
-
-def _engine_timing(path: Path) -> EngineTiming:
-    sf = import_simfile()
-    sim = sf.open(str(path), strict=False)
-    try:
-        return EngineTiming(sf.timing.engine.TimingEngine(sf.timing.TimingData(sim)))
-    except Exception as exc:
-        raise UserError(f"cannot use the timing of {path} (#BPMS/#OFFSET): {exc}") from exc
-
-
 def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None, offset: float | None = None,
                 force: bool = False, add: bool = False, formats=("sm", "ssc"), weights_dir=None,
                 beam_size: int = 20, seed: int = 0, log: Log = None, offset_shift: float = 0.0) -> MakeResult:
@@ -256,7 +194,7 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
         if bpm is not None or offset is not None:
             say("note: --bpm/--offset are ignored with --add; the existing chart's timing is used")
         timing_source = next((p for p in existing if p.suffix.lower() == ".ssc"), existing[0])
-        timing = _engine_timing(timing_source)
+        timing = simfile_timing(timing_source)
     else:
         for kind in formats:
             same_kind = [p for p in existing if p.suffix.lower() == f".{kind}"]

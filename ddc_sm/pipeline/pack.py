@@ -27,9 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from ddc_sm import DIFFICULTIES
+from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.audio.decode import AUDIO_EXTENSIONS
-from ddc_sm.errors import UserError
+from ddc_sm.errors import DdcSmError, UserError
+from ddc_sm.simfiles.dataset import chart_difficulties
+from ddc_sm.simfiles.folders import existing_simfiles, find_song_dirs
+from ddc_sm.simfiles.music import song_music
 
 MARKER = ".ddc-sm-pack.json"
 FORMATS = ("sm", "ssc")
@@ -52,22 +55,11 @@ class SongOutcome:
     message: str = ""
 
 
-def find_song_dirs(pack_dir: Path) -> list[Path]:
-    """Folders under ``pack_dir`` (itself included) that hold an audio file, sorted; hidden ones skipped."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(pack_dir):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        if any(not f.startswith(".") and f.lower().endswith(AUDIO_EXTENSIONS) for f in filenames):
-            found.append(Path(dirpath))
-    return sorted(found, key=lambda p: str(p).lower())
-
-
 def plan_song(song_dir: Path, difficulties: list[str], add: bool) -> SongJob | SongOutcome:
     """What to do for one song folder: a job, or an outcome at once (skipped, done, failed)."""
-    from ddc_sm.pipeline.make import chart_difficulties, existing_simfiles, find_song_audio
 
     try:
-        audio = find_song_audio(song_dir)
+        audio = song_music(song_dir)
         if audio is None:
             return SongOutcome(song_dir, "skipped", message="no audio")
         marker = _read_marker(song_dir)
@@ -84,7 +76,7 @@ def plan_song(song_dir: Path, difficulties: list[str], add: bool) -> SongJob | S
         if all(set(difficulties) <= chart_difficulties(p) for p in existing):
             return SongOutcome(song_dir, "done", message="has every asked difficulty")
         return SongJob(song_dir, audio, "add", difficulties)
-    except UserError as exc:
+    except DdcSmError as exc:
         return SongOutcome(song_dir, "failed", message=str(exc))
     except Exception as exc:  # keep going past anything one song does
         return SongOutcome(song_dir, "failed", message=f"{type(exc).__name__}: {exc}")
@@ -137,7 +129,6 @@ def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -
     force = mode == "resume-new"  # overwrite what the interrupted run wrote for this song
     planned = [job.audio.with_suffix(f".{kind}") for kind in FORMATS]
     try:
-        from ddc_sm.pipeline.make import existing_simfiles
 
         before_files = existing_simfiles(job.audio) if add else []
         before = _lint_errors(before_files)
@@ -149,7 +140,7 @@ def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -
                                      "files": [p.name for p in stamps]})
         result = maker(job.audio, job.difficulties, force=force, add=add, formats=FORMATS,
                        weights_dir=weights_dir, log=None, offset_shift=job.offset_shift)
-    except UserError as exc:
+    except DdcSmError as exc:
         _finish_failed(job, locals().get("stamps", {}))
         return SongOutcome(job.song_dir, "failed", message=str(exc))
     except Exception as exc:
@@ -227,7 +218,7 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
     if not difficulties:
         raise UserError("no difficulty asked")
     jobs = max(1, int(jobs))
-    songs = find_song_dirs(pack_dir)
+    songs = find_song_dirs(pack_dir, AUDIO_EXTENSIONS)
     if not songs:
         raise UserError(f"no song folders (folders with .ogg/.mp3/.wav/.flac audio) under {pack_dir}")
 

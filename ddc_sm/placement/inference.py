@@ -14,14 +14,15 @@ apart.  Inference is deterministic (eval mode, no sampling).
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from ddc_sm import DIFFICULTIES
-from ddc_sm.errors import UserError
+from ddc_sm.difficulty import DIFFICULTIES, canonical_difficulty
+from ddc_sm.errors import UserError, WeightsError
 from ddc_sm.audio.features import FRAME_RATE, FeatureStats
 
 DEFAULT_SMOOTH = 3
@@ -143,14 +144,15 @@ def decode_windowed(model, enc, difficulty, window: int = 0):
 
 
 def _canonical(difficulties: str | Sequence[str]) -> list[str]:
+    """The asked difficulties in the asked order (names as :func:`ddc_sm.difficulty.canonical_difficulty` reads)."""
     if isinstance(difficulties, str):
         difficulties = [difficulties]
     out = []
     for name in difficulties:
-        match = [d for d in DIFFICULTIES if d.lower() == str(name).strip().lower()]
-        if not match:
+        canon = canonical_difficulty(str(name))
+        if canon not in DIFFICULTIES:
             raise UserError(f"unknown difficulty {name!r}; use one of {', '.join(DIFFICULTIES)}")
-        out.append(match[0])
+        out.append(canon)
     return out
 
 
@@ -177,7 +179,7 @@ class StepPlacer:
         try:
             model.load_state_dict(bundle["state_dict"])
         except (RuntimeError, KeyError) as exc:
-            raise UserError(f"placement weights do not fit the model config: {exc}") from exc
+            raise WeightsError(f"placement weights do not fit the model config: {exc}") from exc
         stats = FeatureStats.from_dict(bundle["stats"])
         peaks = config.get("peaks") or {}
         return cls(model, stats, peaks.get("thresholds") or {}, smooth=peaks.get("smooth", DEFAULT_SMOOTH),
@@ -225,3 +227,9 @@ class StepPlacer:
     def times_from_probability(self, prob: np.ndarray, difficulty: str, *, threshold: float | None = None) -> np.ndarray:
         thr = self.thresholds[_canonical(difficulty)[0]] if threshold is None else float(threshold)
         return frames_to_times(pick_peaks(prob, thr, smooth=self.smooth, min_distance=self.min_distance))
+
+
+@functools.lru_cache(maxsize=4)
+def load_placer(weights_dir: str | None = None) -> StepPlacer:
+    """The StepPlacer of ``weights_dir`` (the shipped weights when None), loaded once per process."""
+    return StepPlacer.load(weights_dir)

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ddc_sm import DIFFICULTIES
+from ddc_sm.difficulty import DIFFICULTIES
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "train.json"
 THRESHOLD_GRID = np.round(np.arange(0.02, 0.91, 0.01), 2)

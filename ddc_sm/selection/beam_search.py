@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import torch
 
-from ddc_sm.simfiles.stats import step_columns
+from ddc_sm.simfiles.rows import step_columns
 from ddc_sm.selection.vocab import COLUMNS, ESSENTIAL_ROWS, N_SPECIALS, START, Vocab, is_valid_sequence, repair_rows
 
 

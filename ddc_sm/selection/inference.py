@@ -12,12 +12,13 @@ gap features of :func:`gap_features`.
 from __future__ import annotations
 
 import math
+import functools
 import os
 from typing import Sequence
 
 import numpy as np
 
-from ddc_sm import DIFFICULTIES
+from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.audio.features import FRAME_RATE, FeatureStats
 
 GAP_FLOOR = 1e-3  # seconds
@@ -214,3 +215,9 @@ class StepSelector:
         correct = int((logits.argmax(dim=-1) == target).sum())
         return {"count": n, "n": n, "correct": correct, "accuracy": correct / n, "nll": nll, "perplexity": math.exp(nll / n),
                 "n_mapped": sum(a != b for a, b in zip(rows, mapped))}
+
+
+@functools.lru_cache(maxsize=4)
+def load_selector(weights_dir: str | None = None) -> StepSelector:
+    """The StepSelector of ``weights_dir`` (the shipped weights when None), loaded once per process."""
+    return StepSelector.load(weights_dir)

@@ -365,7 +365,7 @@ def run_train_selection(pack_dirs, out_dir, config_path=None, *, log: Callable[[
     """Train on the packs and write ``out_dir/selection.pt``; returns the process exit code."""
     import torch
 
-    from ddc_sm import DIFFICULTIES
+    from ddc_sm.difficulty import DIFFICULTIES
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.errors import UserError
     from ddc_sm.audio.cache import cached_features

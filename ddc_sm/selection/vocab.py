@@ -16,15 +16,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Sequence
 
-from ddc_sm.simfiles.dataset import COLUMNS  # dance-single: Left, Down, Up, Right
+from ddc_sm.simfiles.rows import COLUMNS, EMPTY_ROW, HEADS, ROW_CHARS, TAIL, is_jump
 
 PAD, START, END = 0, 1, 2
 SPECIALS = ("<pad>", "<start>", "<end>")
 N_SPECIALS = len(SPECIALS)
-EMPTY_ROW = "0" * COLUMNS
-ROW_CHARS = "01234M"
-HEADS = "24"
-TAIL = "3"
 
 # Column permutations of dance-single (L, D, U, R): new_row[i] = row[perm[i]].
 PERMUTATIONS: dict[str, tuple[int, int, int, int]] = {
@@ -332,9 +328,7 @@ class Vocab:
 
     def jump_tokens(self) -> list[int]:
         """Ids of rows with two or more arrows to hit at once (taps, hold or roll heads): jumps."""
-        from ddc_sm.simfiles.stats import step_columns
-
-        return [self.index[r] for r in self.rows if len(step_columns(r)) >= 2]
+        return [self.index[r] for r in self.rows if is_jump(r)]
 
     def mine_only_tokens(self) -> list[int]:
         """Ids of rows holding nothing but mines (no note to step on)."""

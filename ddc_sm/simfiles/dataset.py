@@ -9,7 +9,6 @@ tail, ``M`` mine (lifts become taps, fakes and keysounds become empty).
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -17,14 +16,14 @@ from typing import Iterator
 
 import numpy as np
 
-from ddc_sm import DIFFICULTIES
-from ddc_sm.audio.decode import AUDIO_EXTENSIONS
+from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.difficulty import canonical_difficulty
-from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS, import_simfile
+from ddc_sm.errors import SimfileError
+from ddc_sm.simfiles.compat import import_simfile
+from ddc_sm.simfiles.folders import find_song_dirs
+from ddc_sm.simfiles.music import song_music
+from ddc_sm.simfiles.rows import COLUMNS, EMPTY, STEPS_TYPE, normalise_row
 
-STEPS_TYPE = "dance-single"
-COLUMNS = 4
-_ROW_CHARS = {"0": "0", "1": "1", "2": "2", "3": "3", "4": "4", "M": "M", "L": "1", "F": "0", "K": "0"}
 
 
 @dataclass
@@ -60,55 +59,6 @@ class SongData:
         return f"{self.song_dir.parent.name}/{self.song_dir.name}"
 
 
-def normalise_row(row: str) -> str:
-    return "".join(_ROW_CHARS.get(c, "0") for c in row)
-
-
-def find_song_dirs(roots: list[str | os.PathLike] | str | os.PathLike) -> list[Path]:
-    """Every folder under the roots (the roots included) that holds a .sm or .ssc file, sorted."""
-    if isinstance(roots, (str, os.PathLike)):
-        roots = [roots]
-    found: set[Path] = set()
-    for root in roots:
-        root = Path(root)
-        if root.is_file():
-            root = root.parent
-        for dirpath, _dirnames, filenames in os.walk(root):
-            if any(f.lower().endswith(SIMFILE_EXTENSIONS) for f in filenames):
-                found.add(Path(dirpath))
-    return sorted(found)
-
-
-def music_tag(simfile_path: Path) -> str:
-    """The #MUSIC value of a simfile, read cheaply ('' when absent or unreadable)."""
-    try:
-        text = Path(simfile_path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    m = re.search(r"#MUSIC:([^;]*);", text, flags=re.IGNORECASE)
-    return m.group(1).strip() if m else ""
-
-
-def resolve_music(song_dir: str | os.PathLike, music_name: str | None = None) -> Path | None:
-    """The audio StepMania plays for a song folder (see :func:`ddc_sm.simfiles.lint.resolve_music`), else any audio file.
-
-    ``music_name`` is the #MUSIC value; when None it is read from the folder's simfile (.ssc first).
-    """
-    from ddc_sm.simfiles.lint import resolve_music as stepmania_music
-
-    song_dir = Path(song_dir)
-    entries = sorted(p for p in song_dir.iterdir() if p.is_file() and not p.name.startswith("."))
-    if music_name is None:
-        simfiles = sorted((p for p in entries if p.suffix.lower() in (".ssc", ".sm")),
-                          key=lambda p: p.suffix.lower() != ".ssc")
-        music_name = music_tag(simfiles[0]) if simfiles else ""
-    found, _how = stepmania_music(song_dir, music_name)
-    if found is not None:
-        return found
-    audio = [p for p in entries if p.suffix.lower() in AUDIO_EXTENSIONS]  # FLAC too: make converts it
-    return audio[0] if audio else None
-
-
 def _parse_bpms(value: str) -> list[tuple[Fraction, float]]:
     out = []
     for part in (value or "").split(","):
@@ -135,9 +85,9 @@ def chart_rows(sim, chart) -> tuple[np.ndarray, list[str], list[Fraction]]:
     for timed in sf.notes.timed.time_notes(note_data, timing):
         note = timed.note
         ch = normalise_row(note.note_type.value)
-        if ch == "0" or note.column >= COLUMNS:
+        if ch == EMPTY or note.column >= COLUMNS:
             continue
-        row = by_beat.setdefault(note.beat, ["0"] * COLUMNS)
+        row = by_beat.setdefault(note.beat, [EMPTY] * COLUMNS)
         row[note.column] = ch
         times[note.beat] = float(timed.time)
     beats = sorted(by_beat)
@@ -146,26 +96,26 @@ def chart_rows(sim, chart) -> tuple[np.ndarray, list[str], list[Fraction]]:
 
 
 def load_song(song_dir: str | os.PathLike, *, with_charts: bool = True) -> SongData:
-    """Read one song folder.  Raises ValueError when it holds no readable simfile."""
+    """Read one song folder.  Raises :class:`SimfileError` when it holds no readable simfile."""
     sf = import_simfile()
     song_dir = Path(song_dir)
     try:
         sdir = sf.dir.SimfileDirectory(str(song_dir))
         path = Path(sdir.simfile_path) if sdir.simfile_path else None
         if path is None:
-            raise ValueError(f"no simfile in {song_dir}")
+            raise SimfileError(f"no simfile in {song_dir}")
         sim = sf.open(str(path), strict=False)
-    except ValueError:
+    except SimfileError:
         raise
     except Exception as exc:
-        raise ValueError(f"cannot read simfile in {song_dir}: {exc}") from exc
+        raise SimfileError(f"cannot read simfile in {song_dir}: {exc}") from exc
     bpms = _parse_bpms(sim.bpms)
     try:
         offset = float(sim.offset or 0.0)
     except ValueError:
         offset = 0.0
     constant = len(bpms) == 1 and not any(_has_entries(sim.get(k)) for k in ("STOPS", "DELAYS", "WARPS"))
-    song = SongData(song_dir=song_dir, simfile_path=path, audio_path=resolve_music(song_dir, sim.get("MUSIC") or ""),
+    song = SongData(song_dir=song_dir, simfile_path=path, audio_path=song_music(song_dir, sim.get("MUSIC") or ""),
                     title=sim.title or song_dir.name, artist=sim.artist or "", offset=offset, bpms=bpms,
                     constant_tempo=constant)
     if not with_charts:
@@ -191,14 +141,24 @@ def load_song(song_dir: str | os.PathLike, *, with_charts: bool = True) -> SongD
     return song
 
 
+
+def chart_difficulties(path: str | os.PathLike) -> set[str]:
+    """The standard difficulties of the dance-single charts in a simfile (:class:`SimfileError` when unreadable)."""
+    sf = import_simfile()
+    path = Path(path)
+    try:
+        sim = sf.open(str(path), strict=False)
+    except Exception as exc:
+        raise SimfileError(f"cannot read existing chart {path.name}: {exc}") from exc
+    return {canonical_difficulty(c.difficulty or "") for c in sim.charts
+            if (c.stepstype or "").strip().lower() == STEPS_TYPE} & set(DIFFICULTIES)
+
 def iter_songs(roots, *, with_charts: bool = True, skip_errors: bool = True) -> Iterator[SongData]:
+    """Every song folder under ``roots`` (see :func:`load_song`); unreadable ones skipped unless not ``skip_errors``."""
     for song_dir in find_song_dirs(roots):
         try:
             yield load_song(song_dir, with_charts=with_charts)
-        except ValueError:
+        except SimfileError:
             if not skip_errors:
                 raise
 
-
-def difficulty_index(name: str) -> int:
-    return DIFFICULTIES.index(name)

@@ -17,20 +17,20 @@ Locations: ``measure M`` counts from 0 like the ``// measure M`` comments StepMa
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
-import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ddc_sm.audio.decode import STEPMANIA_PLAYS
+from ddc_sm.audio.decode import STEPMANIA_PLAYS, header_duration
 from ddc_sm.difficulty import DIFFICULTY_NAMES, OLD_DIFFICULTY_NAMES, canonical_difficulty
-from ddc_sm.errors import UserError
+from ddc_sm.errors import AudioError
 from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
+from ddc_sm.simfiles.folders import collect_simfiles
+from ddc_sm.simfiles.music import resolve_music
 
 STANDARD_ROWS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 192)
 ROWS_PER_MEASURE_GRID = 192  # StepMania stores notes on 48 rows per beat
@@ -184,12 +184,8 @@ def split_measures(notes: str) -> list[list[str]]:
     return measures
 
 
-# ----------------------------------------------------------------------------------------------------------
-# music
-
-
 class MusicInfo:
-    """Music lengths, read once per run: from the header (ogg, wav, ...) or by walking mp3 frames."""
+    """Music lengths, read once per run from the files' headers (:func:`ddc_sm.audio.decode.header_duration`)."""
 
     def __init__(self):
         self._durations: dict[Path, Optional[float]] = {}
@@ -197,140 +193,12 @@ class MusicInfo:
 
     def duration(self, path: Path) -> Optional[float]:
         if path not in self._durations:
-            self._durations[path] = self._read(path)
-        return self._durations[path]
-
-    def _read(self, path: Path) -> Optional[float]:
-        if path.suffix.lower() == ".mp3":
-            # an mp3 header's length is a guess (seconds off for VBR files without a Xing header)
             try:
-                length = mp3_duration(path)
-            except OSError as exc:
+                self._durations[path] = header_duration(path)
+            except AudioError as exc:
                 self.errors[path] = str(exc)
-                return None
-            if length:
-                return length
-        import soundfile
-
-        try:
-            info = soundfile.info(str(path))
-        except Exception as exc:  # unreadable / unsupported
-            self.errors[path] = str(exc).strip() or type(exc).__name__
-            return None
-        return float(info.frames) / float(info.samplerate) if info.samplerate and info.frames > 0 else None
-
-
-_MP3_BITRATES = {  # (MPEG-1?, layer) -> kbit/s by index
-    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
-    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
-    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
-    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
-    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
-    (False, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
-}
-_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
-
-
-def _mp3_frame(data: bytes, i: int):
-    """(frame length in bytes, samples in the frame, sample rate) of an MPEG audio frame header at i, or None."""
-    if i + 4 > len(data) or data[i] != 0xFF or (data[i + 1] & 0xE0) != 0xE0:
-        return None
-    version, layer_bits, b2 = (data[i + 1] >> 3) & 3, (data[i + 1] >> 1) & 3, data[i + 2]
-    bitrate_index, rate_index, padding = b2 >> 4, (b2 >> 2) & 3, (b2 >> 1) & 1
-    if version == 1 or layer_bits == 0 or bitrate_index in (0, 15) or rate_index == 3:
-        return None
-    layer, mpeg1 = 4 - layer_bits, version == 3
-    bitrate = _MP3_BITRATES[(mpeg1, layer)][bitrate_index] * 1000
-    rate = _MP3_RATES[version][rate_index]
-    if layer == 1:
-        return (12 * bitrate // rate + padding) * 4, 384, rate
-    if layer == 2:
-        return 144 * bitrate // rate + padding, 1152, rate
-    return (144 if mpeg1 else 72) * bitrate // rate + padding, 1152 if mpeg1 else 576, rate
-
-
-def mp3_duration(path: Path) -> Optional[float]:
-    """Length of an mp3 in seconds, counting its frames (less the LAME encoder delay and padding); None if
-    no frames are found.  Within a few hundredths of a second of a full decode, and much faster."""
-    data = Path(path).read_bytes()
-    i = 0
-    while data[i:i + 3] == b"ID3" and i + 10 <= len(data):  # ID3v2 tags (syncsafe sizes)
-        size = (data[i + 6] << 21) | (data[i + 7] << 14) | (data[i + 8] << 7) | data[i + 9]
-        i += 10 + size + (10 if data[i + 5] & 0x10 else 0)
-    samples, rate, gap, first, n = 0, 0, 0, True, len(data)
-    while i < n - 4:
-        frame = _mp3_frame(data, i)
-        if frame is None or frame[0] < 4:
-            j = data.find(b"\xff", i + 1)  # lost sync (junk, tags): next header followed by another header
-            while j != -1:
-                f2 = _mp3_frame(data, j)
-                if f2 and f2[0] >= 4 and _mp3_frame(data, j + f2[0]) is not None:
-                    break
-                j = data.find(b"\xff", j + 1)
-            if j == -1:
-                break
-            i = j
-            continue
-        length, spf, frame_rate = frame
-        if i + length > n:
-            break
-        if first:
-            first = False
-            body = data[i + 4:i + min(length, 200)]
-            k = max(body.find(b"Xing"), body.find(b"Info"))
-            if k >= 0:  # an information frame, not audio; its LAME tag holds the encoder delay and padding
-                tag = max(body.find(b"LAME", k), body.find(b"Lavc", k), body.find(b"Lavf", k))
-                if tag >= 0 and tag + 24 <= len(body):
-                    d = body[tag + 21:tag + 24]
-                    gap = ((d[0] << 4) | (d[1] >> 4)) + (((d[1] & 15) << 8) | d[2])
-                i += length
-                continue
-        samples += spf
-        rate = frame_rate
-        i += length
-    return max(0, samples - gap) / rate if rate else None
-
-
-def resolve_music(song_dir: Path, music_tag: str) -> tuple[Optional[Path], Optional[str]]:
-    """The audio StepMania plays for #MUSIC (case-insensitive), else its fallback; and a note on how."""
-    music_tag = (music_tag or "").strip()
-    if music_tag:
-        found = _case_insensitive(song_dir, music_tag)
-        if found is not None and found.is_file():
-            return found, None
-    # StepMania: no (existing) #MUSIC -> the first .mp3, .oga, .ogg, .wav in the folder (an "intro*" file is
-    # passed over when there are others)
-    try:
-        entries = sorted(p for p in song_dir.iterdir() if p.is_file() and not p.name.startswith("."))
-    except OSError:
-        entries = []
-    candidates = [p for ext in STEPMANIA_PLAYS for p in entries if p.suffix.lower() == ext]
-    if len(candidates) > 1 and candidates[0].name.lower().startswith("intro"):
-        candidates = candidates[1:]
-    fallback = candidates[0] if candidates else None
-    return fallback, ("fallback" if music_tag else "untagged")
-
-
-def _case_insensitive(base: Path, relative: str) -> Optional[Path]:
-    path = base
-    for part in re.split(r"[\\/]+", relative):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            path = path.parent
-            continue
-        exact = path / part
-        if exact.exists():
-            path = exact
-            continue
-        try:
-            match = next((p for p in path.iterdir() if p.name.lower() == part.lower()), None)
-        except OSError:
-            return None
-        if match is None:
-            return None
-        path = match
-    return path
+                self._durations[path] = None
+        return self._durations[path]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -763,27 +631,6 @@ def _display(path: Path) -> str:
     return rel if not rel.startswith("..") else str(path)
 
 
-def collect_simfiles(paths: Iterable[os.PathLike | str]) -> list[Path]:
-    """The .sm/.ssc files named or found under the paths (hidden files and folders skipped), sorted."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            raise UserError(f"no such file or folder: {path}")
-        if path.is_file():
-            if path.suffix.lower() not in SIMFILE_EXTENSIONS:
-                raise UserError(f"not a simfile (.sm/.ssc): {path}")
-            found.append(path)
-            continue
-        for dirpath, dirnames, filenames in os.walk(path):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if not name.startswith(".") and name.lower().endswith(SIMFILE_EXTENSIONS):
-                    found.append(Path(dirpath) / name)
-    unique = list(dict.fromkeys(found))
-    return sorted(unique, key=lambda p: (str(p.parent), p.name.lower()))
-
-
 def check_paths(paths: Iterable[os.PathLike | str]) -> tuple[list[Problem], int]:
     """Every problem in the simfiles named by ``paths`` (files, song folders, packs) and how many files."""
     files = collect_simfiles(paths)
@@ -824,22 +671,3 @@ def summarize(problems: list[Problem], n_files: int) -> dict:
     warnings = sum(p.severity == WARNING for p in problems)
     return {"files": n_files, "errors": errors, "warnings": warnings,
             "files_with_errors": len({p.file for p in problems if p.severity == ERROR})}
-
-
-def run_check(paths, as_json: bool = False, out=None) -> int:
-    """Lint ``paths`` and print one line per problem (or JSON); 1 when any error, else 0."""
-    out = out or sys.stdout
-    problems, n_files = check_paths(paths)
-    if not n_files:
-        raise UserError("no .sm or .ssc files found in " + ", ".join(str(p) for p in paths))
-    summary = summarize(problems, n_files)
-    if as_json:
-        json.dump({"problems": [p.to_dict() for p in problems], "summary": summary}, out, indent=2)
-        out.write("\n")
-    else:
-        for p in problems:
-            out.write(p.format() + "\n")
-        out.write(f"{n_files} simfile{'s' if n_files != 1 else ''} checked: {summary['errors']} error"
-                  f"{'s' if summary['errors'] != 1 else ''}, {summary['warnings']} warning"
-                  f"{'s' if summary['warnings'] != 1 else ''}\n")
-    return 1 if summary["errors"] else 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ddc_sm import DIFFICULTIES
+from ddc_sm.difficulty import DIFFICULTIES
 
 METER_RANGE = {"Beginner": (1, 3), "Easy": (2, 5), "Medium": (4, 8), "Hard": (6, 11), "Challenge": (8, 15)}
 INTERCEPT, SLOPE = 1.2, 1.78

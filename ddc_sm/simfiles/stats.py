@@ -8,12 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-HIT = frozenset("124")
-LEFT, DOWN, UP, RIGHT = range(4)
-
-
-def step_columns(row: str) -> list[int]:
-    return [i for i, c in enumerate(row) if c in HIT]
+from ddc_sm.simfiles.rows import DOWN, HEADS, LEFT, RIGHT, UP, is_jump, step_columns
 
 
 def crossover_patterns(rows: Sequence[str]) -> int:
@@ -43,8 +38,8 @@ def chart_stats(times: Sequence[float], rows: Sequence[str]) -> dict:
     steps = [(t, r) for t, r in zip(times, rows) if step_columns(r)]
     n = len(steps)
     span = steps[-1][0] - steps[0][0] if n >= 2 else 0.0
-    jumps = sum(1 for _, r in steps if len(step_columns(r)) >= 2)
-    holds = sum(1 for _, r in steps if any(c in "24" for c in r))
+    jumps = sum(1 for _, r in steps if is_jump(r))
+    holds = sum(1 for _, r in steps if any(c in HEADS for c in r))
     xo = crossover_patterns(rows)
     return {
         "steps": n,

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from ddc_sm.simfiles.dataset import COLUMNS, STEPS_TYPE
-from ddc_sm.errors import UserError
+from ddc_sm.simfiles.rows import COLUMNS, EMPTY, STEPS_TYPE
+from ddc_sm.errors import ChartExistsError
 from ddc_sm.simfiles.compat import import_simfile
 
 CREDIT = "ddc_sm"
@@ -45,7 +45,7 @@ class GeneratedChart:
         sf = import_simfile()
         notes = self.notes()
         if not notes:  # simfile writes nothing for no notes; StepMania wants at least one measure
-            return "\n".join(["0" * COLUMNS] * 4) + "\n"
+            return "\n".join([EMPTY * COLUMNS] * 4) + "\n"
         return str(sf.notes.NoteData.from_notes(notes, COLUMNS))
 
 
@@ -110,7 +110,7 @@ def write_atomically(path: Path, text: str, *, overwrite: bool) -> None:
     """Write ``text`` to ``path`` via a temporary file and rename; refuse to replace unless ``overwrite``."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise UserError(f"{path} already exists (use --force to overwrite)")
+        raise ChartExistsError(f"{path} already exists (use --force to overwrite)")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=str(path.parent))
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:

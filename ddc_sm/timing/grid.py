@@ -76,6 +76,25 @@ class EngineTiming:
                          for b in np.atleast_1d(beats)])
 
 
+
+def simfile_timing(path) -> EngineTiming:
+    """The song timing (#BPMS, #STOPS, #OFFSET, ...) of a simfile, as StepMania plays it.
+
+    Raises :class:`ddc_sm.errors.SimfileError` when the file cannot be read and :class:`ddc_sm.errors.TimingError`
+    when its timing cannot be used."""
+    from ddc_sm.errors import SimfileError, TimingError
+    from ddc_sm.simfiles.compat import import_simfile
+
+    sf = import_simfile()
+    try:
+        sim = sf.open(str(path), strict=False)
+    except Exception as exc:
+        raise SimfileError(f"cannot read {path}: {exc}") from exc
+    try:
+        return EngineTiming(sf.timing.engine.TimingEngine(sf.timing.TimingData(sim)))
+    except Exception as exc:
+        raise TimingError(f"cannot use the timing of {path} (#BPMS/#OFFSET): {exc}") from exc
+
 def snap_beat(beat: float, seconds_per_beat: float, rule: GridRule = FULL_GRID,
               tolerance: float = DEFAULT_TOLERANCE_S) -> Fraction | None:
     """The grid beat for one step, or None when the rule drops it (see the module docstring)."""

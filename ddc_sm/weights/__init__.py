@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ddc_sm.errors import UserError
+from ddc_sm.errors import WeightsError
 
 SHIPPED_DIR = Path(__file__).resolve().parent
 BUNDLE_FILES = {"placement": "placement.pt", "selection": "selection.pt"}
@@ -21,7 +21,7 @@ def bundle_path(kind: str, weights_dir: str | os.PathLike | None = None) -> Path
     path = directory / BUNDLE_FILES[kind]
     if not path.exists():
         where = "the package's shipped weights" if weights_dir is None else f"--weights {directory}"
-        raise UserError(f"no {kind} model found in {where} (expected {path})")
+        raise WeightsError(f"no {kind} model found in {where} (expected {path})")
     return path
 
 
@@ -46,8 +46,8 @@ def load_bundle(kind: str, weights_dir: str | os.PathLike | None = None, *, path
     try:
         bundle = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
-        raise UserError(f"cannot load {kind} model from {path}: {exc}") from exc
+        raise WeightsError(f"cannot load {kind} model from {path}: {exc}") from exc
     if bundle.get("kind") != kind:
-        raise UserError(f"{path} holds a {bundle.get('kind')!r} model, expected {kind!r}")
+        raise WeightsError(f"{path} holds a {bundle.get('kind')!r} model, expected {kind!r}")
     bundle["state_dict"] = {k: (v.float() if v.is_floating_point() else v) for k, v in bundle["state_dict"].items()}
     return bundle

@@ -1,0 +1,35 @@
+"""Note rows of a dance-single chart: one character per column (Left, Down, Up, Right).
+
+The model's alphabet: ``0`` empty, ``1`` tap, ``2`` hold head, ``4`` roll head, ``3`` hold/roll tail, ``M`` mine.
+A *step* is a row with something to hit (a tap or a head); tails and mines are not steps.
+"""
+
+from __future__ import annotations
+
+STEPS_TYPE = "dance-single"
+COLUMNS = 4
+LEFT, DOWN, UP, RIGHT = range(COLUMNS)
+
+EMPTY, TAP, HOLD_HEAD, TAIL, ROLL_HEAD, MINE = "0", "1", "2", "3", "4", "M"
+ROW_CHARS = EMPTY + TAP + HOLD_HEAD + TAIL + ROLL_HEAD + MINE  # "01234M"
+HEADS = HOLD_HEAD + ROLL_HEAD  # open a hold or roll, closed by a TAIL in the same column
+HIT = frozenset(TAP + HEADS)  # what a foot steps on
+EMPTY_ROW = EMPTY * COLUMNS
+
+# StepMania's other note characters, as the model reads them: lifts become taps, fakes and keysounds nothing
+_NORMALISED = {c: c for c in ROW_CHARS} | {"L": TAP, "F": EMPTY, "K": EMPTY}
+
+
+def normalise_row(row: str) -> str:
+    """A StepMania row in the model's alphabet (unknown characters become empty)."""
+    return "".join(_NORMALISED.get(c, EMPTY) for c in row)
+
+
+def step_columns(row: str) -> list[int]:
+    """The columns a row asks a foot to hit (taps and hold/roll heads)."""
+    return [i for i, c in enumerate(row) if c in HIT]
+
+
+def is_jump(row: str) -> bool:
+    """Two or more columns hit at once."""
+    return len(step_columns(row)) >= 2
