@@ -96,6 +96,12 @@ def test_every_audio_path_is_checked_before_the_first_song(song, tmp_path):
     assert not song.with_suffix(".sm").exists()
 
 
+def test_missing_weights_fail_before_the_first_song(song, tmp_path):
+    code, _, err = cli("make", song, "--weights", tmp_path / "nowhere", "-d", "beginner")
+    assert code == 2 and "no placement model" in err
+    assert not song.with_suffix(".sm").exists()
+
+
 def test_title_options_need_one_song(song, tmp_path):
     other = tmp_path / "other.ogg"
     shutil.copy(FIXTURE, other)

@@ -146,6 +146,10 @@ def make(
     if len(audio) > 1 and (title is not None or artist is not None or subtitle is not None):
         raise UserError("--title, --artist and --subtitle name one song: give one audio file with them")
     check_audio_paths(audio)
+    from ddc_sm.weights import bundle_path
+
+    for kind in ("placement", "selection"):  # missing weights: one error before any song, not one per song
+        bundle_path(kind, weights)
     failed = 0
     for path in audio:
         try:
