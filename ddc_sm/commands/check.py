@@ -9,8 +9,9 @@ from ddc_sm.errors import UserError
 from ddc_sm.simfiles.lint import check_paths, summarize
 
 
-def run_check(paths, as_json: bool = False, out=None) -> int:
-    """Lint ``paths`` and print one line per problem (or JSON); 1 when any error, else 0."""
+def run_check(paths, as_json: bool = False, out=None, strict: bool = False) -> int:
+    """Lint ``paths`` and print one line per problem (or JSON); 1 when any error (or, ``strict``, any
+    warning), else 0."""
     out = out or sys.stdout
     problems, n_files = check_paths(paths)
     if not n_files:
@@ -25,4 +26,4 @@ def run_check(paths, as_json: bool = False, out=None) -> int:
         out.write(f"{n_files} simfile{'s' if n_files != 1 else ''} checked: {summary['errors']} error"
                   f"{'s' if summary['errors'] != 1 else ''}, {summary['warnings']} warning"
                   f"{'s' if summary['warnings'] != 1 else ''}\n")
-    return 1 if summary["errors"] else 0
+    return 1 if summary["errors"] or (strict and summary["warnings"]) else 0

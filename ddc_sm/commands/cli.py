@@ -15,14 +15,17 @@ from ddc_sm.errors import DdcSmError, UserError
 app = typer.Typer(
     name="ddc-sm",
     help="Turn a song's audio into a playable StepMania chart (.sm and .ssc) beside the song.",
-    no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
-train_app = typer.Typer(help="Train the step placement or step selection model on simfile packs.", no_args_is_help=True)
+train_app = typer.Typer(help="Train the step placement or step selection model, or calibrate the selection "
+                             "model's jumps, on simfile packs.")
 app.add_typer(train_app, name="train")
 
 DIFFICULTY_HELP = "Beginner, Easy, Medium, Hard, Challenge (any case), comma-separated or repeated, or 'all'."
+FINEST_HELP = ("Finest note value any chart may use: 4th, 8th, 16th, 32nd or 64th (no triplets). Default: each "
+               "difficulty's own (Beginner/Easy 8th, Medium/Hard 16th, Challenge 64th).")
+FLAG = ""  # metavar of an on/off flag: shown as a bare flag, never as taking a value
 
 
 def _version(value: bool) -> None:
@@ -31,37 +34,109 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.")) -> None:
-    pass
+@app.callback(invoke_without_command=True)
+def _root(ctx: typer.Context,
+          version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True, metavar=FLAG,
+                                       help="Print the version and exit.")) -> None:
+    if ctx.invoked_subcommand is None:  # bare `ddc-sm`: the help, and success
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+@train_app.callback(invoke_without_command=True)
+def _train_root(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+def parse_finest(value: Optional[str]) -> Optional[int]:
+    """'16th' -> 16; None -> None; UserError for anything else."""
+    if value is None:
+        return None
+    from ddc_sm.timing.grid import parse_note_value
+
+    try:
+        return parse_note_value(value)
+    except ValueError as exc:
+        raise UserError(f"--finest: {exc}") from None
+
+
+def parse_formats(formats: str) -> list[str]:
+    fmts = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    if not fmts or any(f not in ("sm", "ssc") for f in fmts):
+        raise UserError(f"--formats must be sm, ssc or sm,ssc (got {formats!r})")
+    return list(dict.fromkeys(fmts))
+
+
+def check_audio_paths(paths: List[Path]) -> List[Path]:
+    """Every audio path exists, is a file and has an audio extension, before any song is charted."""
+    from ddc_sm.audio.decode import AUDIO_EXTENSIONS
+
+    problems = []
+    for path in paths:
+        if not path.exists():
+            hint = (" (flags such as --force and --add take no value)"
+                    if path.name.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0") else "")
+            problems.append(f"audio file not found: {path}{hint}")
+        elif path.is_dir():
+            problems.append(f"{path} is a folder, not an audio file (use `ddc-sm pack {path}` for a pack)")
+        elif path.suffix.lower() not in AUDIO_EXTENSIONS:
+            problems.append(f"{path} is not an audio file ({', '.join(AUDIO_EXTENSIONS)})")
+    if problems:
+        raise UserError("; ".join(problems) + "; nothing written")
+    unique = list(dict.fromkeys(p.resolve() for p in paths))
+    if len(unique) != len(paths):
+        raise UserError("an audio file is given twice; nothing written")
+    return paths
 
 
 @app.command()
 def make(
-    audio: List[Path] = typer.Argument(..., help="Audio file(s): .ogg, .mp3, .wav or .flac."),
-    difficulty: Optional[List[str]] = typer.Option(None, "--difficulty", "-d", help=DIFFICULTY_HELP + " Default: all."),
-    bpm: Optional[float] = typer.Option(None, "--bpm", help="Use this BPM instead of estimating it."),
-    offset: Optional[float] = typer.Option(None, "--offset", help="Use this #OFFSET (seconds, = -time of beat 0) instead of estimating it."),
-    force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing .sm/.ssc charts."),
-    add: bool = typer.Option(False, "--add", help="Keep an existing chart and its timing; add only the missing difficulties."),
-    formats: str = typer.Option("sm,ssc", "--formats", help="Which chart files to write: sm, ssc or sm,ssc."),
-    weights: Optional[Path] = typer.Option(None, "--weights", help="Folder with placement.pt and selection.pt (default: shipped weights)."),
-    beam: int = typer.Option(20, "--beam", min=1, help="Beam width of step selection."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (output is deterministic for a given seed)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but warnings and errors."),
+    audio: List[Path] = typer.Argument(..., metavar="SONG...", show_default=False,
+                                       help="Audio file(s): .ogg, .mp3, .wav or .flac."),
+    difficulty: Optional[List[str]] = typer.Option(None, "--difficulty", "-d", metavar="NAMES",
+                                                   help=DIFFICULTY_HELP + " Default: all."),
+    bpm: Optional[float] = typer.Option(None, "--bpm", metavar="BPM", help="Use this BPM instead of estimating it."),
+    offset: Optional[float] = typer.Option(None, "--offset", metavar="SECONDS",
+                                           help="Use this #OFFSET (seconds, = -time of beat 0) instead of estimating it."),
+    force: bool = typer.Option(False, "--force", "-f", metavar=FLAG, help="Overwrite existing .sm/.ssc charts."),
+    add: bool = typer.Option(False, "--add", metavar=FLAG,
+                             help="Keep an existing chart and its timing; add only the missing difficulties."),
+    formats: str = typer.Option("sm,ssc", "--formats", metavar="sm,ssc", help="Which chart files to write: sm, ssc or both."),
+    finest: Optional[str] = typer.Option(None, "--finest", metavar="NOTE", help=FINEST_HELP),
+    title: Optional[str] = typer.Option(None, "--title", metavar="TEXT",
+                                        help="#TITLE (default: the audio's tags, else its file name)."),
+    subtitle: Optional[str] = typer.Option(None, "--subtitle", metavar="TEXT", help="#SUBTITLE (default: none)."),
+    artist: Optional[str] = typer.Option(None, "--artist", metavar="TEXT",
+                                         help="#ARTIST (default: the audio's tags, else its file name)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", metavar="DIR",
+                                           help="Folder with placement.pt and selection.pt (default: shipped weights)."),
+    beam: int = typer.Option(20, "--beam", min=1, metavar="N", help="Beam width of step selection."),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="Random seed (output is deterministic for a given seed)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG, help="Print nothing but warnings and errors."),
 ) -> None:
     """Write SONG.sm and SONG.ssc beside each audio file."""
     from ddc_sm.pipeline.make import make_charts
 
     diffs = parse_difficulties(difficulty)
-    fmts = [f.strip().lower() for f in formats.split(",") if f.strip()]
-    if not fmts or any(f not in ("sm", "ssc") for f in fmts):
-        raise UserError(f"--formats must be sm, ssc or sm,ssc (got {formats!r})")
+    fmts = parse_formats(formats)
+    note = parse_finest(finest)
+    if bpm is not None and not (10.0 <= bpm <= 1000.0):
+        raise UserError(f"--bpm {bpm} is not a usable tempo (10–1000)")
+    if len(audio) > 1 and (title is not None or artist is not None or subtitle is not None):
+        raise UserError("--title, --artist and --subtitle name one song: give one audio file with them")
+    check_audio_paths(audio)
+    from ddc_sm.weights import bundle_path
+
+    for kind in ("placement", "selection"):  # missing weights: one error before any song, not one per song
+        bundle_path(kind, weights)
     failed = 0
     for path in audio:
         try:
             result = make_charts(path, diffs, bpm=bpm, offset=offset, force=force, add=add, formats=fmts,
-                                 weights_dir=weights, beam_size=beam, seed=seed, log=None if quiet else _err)
+                                 weights_dir=weights, beam_size=beam, seed=seed, log=None if quiet else _err,
+                                 title=title, artist=artist, subtitle=subtitle, finest=note)
         except DdcSmError as exc:
             if len(audio) == 1:
                 raise
@@ -80,9 +155,9 @@ def make(
 
 @app.command()
 def sync(
-    audio: Path = typer.Argument(..., help="Audio file."),
-    top: int = typer.Option(3, "--top", min=1, help="How many BPM/offset candidates to print."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    audio: Path = typer.Argument(..., metavar="SONG", help="Audio file."),
+    top: int = typer.Option(3, "--top", min=1, metavar="N", help="How many BPM/offset candidates to print."),
+    as_json: bool = typer.Option(False, "--json", metavar=FLAG, help="Print JSON instead of a table."),
 ) -> None:
     """Estimate BPM and offset of a song and print the best candidates."""
     from ddc_sm.commands.sync import run_sync
@@ -92,40 +167,58 @@ def sync(
 
 @app.command()
 def pack(
-    pack_dir: Path = typer.Argument(..., help="Pack folder (a folder of song folders)."),
-    difficulty: Optional[List[str]] = typer.Option(None, "--difficulty", "-d", help=DIFFICULTY_HELP + " Default: all."),
-    add: bool = typer.Option(False, "--add", help="Add missing difficulties to songs that already have a chart."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Songs generated in parallel (processes)."),
-    weights: Optional[Path] = typer.Option(None, "--weights", help="Folder with placement.pt and selection.pt."),
-    match_sync: bool = typer.Option(False, "--match-sync", help="Sync new charts the way the pack's existing "
-                                    "charts are synced (their median offset from the estimate)."),
+    pack_dir: Path = typer.Argument(..., metavar="PACK_DIR", help="Pack folder (a folder of song folders)."),
+    difficulty: Optional[List[str]] = typer.Option(None, "--difficulty", "-d", metavar="NAMES",
+                                                   help=DIFFICULTY_HELP + " Default: all."),
+    add: bool = typer.Option(False, "--add", metavar=FLAG, help="Add missing difficulties to songs that already have a chart."),
+    formats: str = typer.Option("sm,ssc", "--formats", metavar="sm,ssc", help="Which chart files to write: sm, ssc or both."),
+    finest: Optional[str] = typer.Option(None, "--finest", metavar="NOTE", help=FINEST_HELP),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N", help="Songs generated in parallel (processes)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", metavar="DIR", help="Folder with placement.pt and selection.pt."),
+    beam: int = typer.Option(20, "--beam", min=1, metavar="N", help="Beam width of step selection."),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="Random seed (output is deterministic for a given seed)."),
+    match_sync: bool = typer.Option(False, "--match-sync", metavar=FLAG, help="Sync new charts the way the pack's "
+                                    "existing charts are synced (their median offset from the estimate)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG,
+                               help="No progress bar or list of written files; only failures."),
+    bpm: Optional[float] = typer.Option(None, "--bpm", hidden=True),
+    offset: Optional[float] = typer.Option(None, "--offset", hidden=True),
 ) -> None:
-    """Chart every song in a pack that has no chart (or lacks the asked difficulties with --add)."""
+    """Chart every song in a pack that has no chart (or lacks the asked difficulties with --add).
+
+    Each song's BPM and offset are estimated from its audio (--match-sync follows the pack's sync); to set
+    them by hand, chart that song with `ddc-sm make SONG --bpm X --offset Y`.
+    """
     from ddc_sm.pipeline.pack import run_pack
 
-    raise typer.Exit(run_pack(pack_dir, parse_difficulties(difficulty), add=add, jobs=jobs, weights_dir=weights,
-                              match_sync=match_sync))
+    if bpm is not None or offset is not None:
+        raise UserError("pack estimates each song's own BPM and offset, so --bpm/--offset do not apply; chart a "
+                        "song with fixed timing with `ddc-sm make SONG --bpm X --offset Y` (pack then skips it)")
+    diffs, fmts, note = parse_difficulties(difficulty), parse_formats(formats), parse_finest(finest)
+    raise typer.Exit(run_pack(pack_dir, diffs, add=add, jobs=jobs, weights_dir=weights, match_sync=match_sync,
+                              formats=fmts, beam_size=beam, seed=seed, finest=note, quiet=quiet))
 
 
 @app.command()
 def check(
-    paths: List[Path] = typer.Argument(..., help="Simfiles (.sm/.ssc), song folders or pack folders."),
-    as_json: bool = typer.Option(False, "--json", help="Print problems as JSON."),
+    paths: List[Path] = typer.Argument(..., metavar="PATH...", help="Simfiles (.sm/.ssc), song folders or pack folders."),
+    as_json: bool = typer.Option(False, "--json", metavar=FLAG, help="Print problems as JSON."),
+    strict: bool = typer.Option(False, "--strict", metavar=FLAG, help="Exit 1 on warnings too (for pre-commit and CI)."),
 ) -> None:
-    """Lint simfiles the way StepMania loads them; exit 1 when there are errors."""
+    """Lint simfiles the way StepMania loads them; exit 1 when there are errors (or warnings, with --strict)."""
     from ddc_sm.commands.check import run_check
 
-    raise typer.Exit(run_check(paths, as_json=as_json))
+    raise typer.Exit(run_check(paths, as_json=as_json, strict=strict))
 
 
 @app.command("eval")
 def evaluate(
-    pack_dirs: List[Path] = typer.Argument(..., help="Pack folders with human charts and audio."),
-    weights: Optional[Path] = typer.Option(None, "--weights", help="Folder with placement.pt and selection.pt."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    part: Optional[List[str]] = typer.Option(None, "--part", help="Only songs of this split part (train, valid, test, unseen); repeatable."),
-    beam: int = typer.Option(20, "--beam", min=1, help="Beam width for the generated charts."),
-    no_generate: bool = typer.Option(False, "--no-generate", help="Skip generating full charts (faster; no generated-chart statistics)."),
+    pack_dirs: List[Path] = typer.Argument(..., metavar="PACK_DIR...", help="Pack folders with human charts and audio."),
+    weights: Optional[Path] = typer.Option(None, "--weights", metavar="DIR", help="Folder with placement.pt and selection.pt."),
+    as_json: bool = typer.Option(False, "--json", metavar=FLAG, help="Print JSON instead of a table."),
+    part: Optional[List[str]] = typer.Option(None, "--part", metavar="PART", help="Only songs of this split part (train, valid, test, unseen); repeatable."),
+    beam: int = typer.Option(20, "--beam", min=1, metavar="N", help="Beam width for the generated charts."),
+    no_generate: bool = typer.Option(False, "--no-generate", metavar=FLAG, help="Skip generating full charts (faster; no generated-chart statistics)."),
 ) -> None:
     """Score the models against human charts: placement F-score at ±20 ms, selection accuracy/perplexity, chart statistics."""
     from ddc_sm.pipeline.evaluate import run_eval
@@ -136,9 +229,9 @@ def evaluate(
 
 @train_app.command("placement")
 def train_placement(
-    pack_dirs: List[Path] = typer.Argument(..., help="Pack folders with human charts and audio."),
-    out: Path = typer.Option(..., "--out", help="Folder to write placement.pt into."),
-    config: Optional[Path] = typer.Option(None, "--config", help="JSON training config (default: the shipped one)."),
+    pack_dirs: List[Path] = typer.Argument(..., metavar="PACK_DIR...", help="Pack folders with human charts and audio."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder to write placement.pt into."),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="JSON training config (default: the shipped one)."),
 ) -> None:
     """Train the stage-1 step placement model (C-LSTM)."""
     from ddc_sm.placement.train import run_train_placement
@@ -148,9 +241,9 @@ def train_placement(
 
 @train_app.command("selection")
 def train_selection(
-    pack_dirs: List[Path] = typer.Argument(..., help="Pack folders with human charts and audio."),
-    out: Path = typer.Option(..., "--out", help="Folder to write selection.pt into."),
-    config: Optional[Path] = typer.Option(None, "--config", help="JSON training config (default: the shipped one)."),
+    pack_dirs: List[Path] = typer.Argument(..., metavar="PACK_DIR...", help="Pack folders with human charts and audio."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder to write selection.pt into."),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="JSON training config (default: the shipped one)."),
 ) -> None:
     """Train the stage-2 step selection model (transformer)."""
     from ddc_sm.selection.train import run_train_selection
@@ -160,11 +253,11 @@ def train_selection(
 
 @train_app.command("jumps")
 def train_jumps(
-    pack_dirs: List[Path] = typer.Argument(..., help="Pack folders holding the selection model's validation songs."),
-    out: Path = typer.Option(..., "--out", help="Folder to write the calibrated selection.pt into."),
-    weights: Optional[Path] = typer.Option(None, "--weights", help="Folder with the selection.pt to calibrate "
+    pack_dirs: List[Path] = typer.Argument(..., metavar="PACK_DIR...", help="Pack folders holding the selection model's validation songs."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder to write the calibrated selection.pt into."),
+    weights: Optional[Path] = typer.Option(None, "--weights", metavar="DIR", help="Folder with the selection.pt to calibrate "
                                            "(default: the shipped one)."),
-    max_charts: int = typer.Option(48, "--max-charts", min=1, help="Validation charts per difficulty to calibrate on."),
+    max_charts: int = typer.Option(48, "--max-charts", min=1, metavar="N", help="Validation charts per difficulty to calibrate on."),
 ) -> None:
     """Calibrate the selection model so no difficulty gets more jumps than its human charts."""
     from ddc_sm.pipeline.calibrate_jumps import run_calibrate_jumps

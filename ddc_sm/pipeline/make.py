@@ -13,7 +13,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ddc_sm.audio.decode import Audio, audio_tags, load_audio, playable_copy
+from ddc_sm.audio.decode import Audio, load_audio, playable_copy
 from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.errors import ChartExistsError, UserError
 from ddc_sm.placement.inference import load_placer
@@ -23,7 +23,7 @@ from ddc_sm.simfiles.dataset import chart_difficulties
 from ddc_sm.simfiles.folders import existing_simfiles
 from ddc_sm.simfiles.meter import estimate_meter, monotone_meters
 from ddc_sm.simfiles.writer import GeneratedChart, SongInfo, add_charts, new_simfile, write_atomically
-from ddc_sm.timing.grid import GRID_RULES, ConstantTiming, simfile_timing, snap_times
+from ddc_sm.timing.grid import GRID_RULES, NOTE_VALUES, ConstantTiming, limit_rule, simfile_timing, snap_times
 
 # Rows per second of audio in the human charts of the split's train songs: 10th percentile to the 75th (to the
 # median for Beginner and Easy, which should stay gentle).  A chart whose F-score-optimal threshold gives a
@@ -48,18 +48,6 @@ class MakeResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def song_info_from_audio(audio_path: Path) -> tuple[str, str]:
-    """(title, artist) from tags, else from a file name like 'Artist - Title.ogg', else the file name."""
-    tags = audio_tags(audio_path)
-    if tags.get("title"):
-        return tags["title"], tags.get("artist", "")
-    stem = audio_path.stem
-    if " - " in stem:
-        artist, title = stem.split(" - ", 1)
-        return title.strip(), artist.strip()
-    return stem, tags.get("artist", "")
-
-
 def _sample_window(times: list[float], duration: float) -> tuple[float, float]:
     """SAMPLESTART/SAMPLELENGTH: the 12 s window with the most steps, inside the song."""
     length = min(SAMPLE_LENGTH_S, max(1.0, duration / 2))
@@ -72,8 +60,10 @@ def _sample_window(times: list[float], duration: float) -> tuple[float, float]:
 
 
 def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20,
-                    seed: int = 0, log: Log = None) -> tuple[list[GeneratedChart], list[str]]:
+                    seed: int = 0, log: Log = None, finest: int | None = None) -> tuple[list[GeneratedChart], list[str]]:
     """Run both models on ``audio`` for ``difficulties`` with the given grid ``timing``.
+
+    ``finest``: no note value finer than this (4, 8, 16, 32, 64) in any chart; None: each difficulty's own.
 
     Returns the charts (in difficulty order) and warnings.
     """
@@ -83,13 +73,13 @@ def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_di
     return charts_from_features(placement_features(audio.resampled(PLACEMENT_SR).samples),
                                 selection_features(audio.resampled(SELECTION_SR).samples), audio.duration,
                                 difficulties, timing, weights_dir=weights_dir, beam_size=beam_size, seed=seed,
-                                log=log)
+                                log=log, finest=finest)
 
 
 def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarray, duration: float,
                          difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20, seed: int = 0,
                          log: Log = None, probabilities: dict[str, np.ndarray] | None = None,
-                         ) -> tuple[list[GeneratedChart], list[str]]:
+                         finest: int | None = None) -> tuple[list[GeneratedChart], list[str]]:
     """Both models on precomputed raw features (see :mod:`ddc_sm.audio.features`): placement, grid, selection, meter.
 
     ``probabilities``: the placement model's per-frame output for these difficulties, when already computed.
@@ -106,7 +96,7 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
         probabilities = placer.probabilities(placement_feats, difficulties)
     charts = []
     for difficulty in difficulties:
-        beats, times = placed_steps(placer, probabilities[difficulty], difficulty, duration, timing)
+        beats, times = placed_steps(placer, probabilities[difficulty], difficulty, duration, timing, finest=finest)
         say(f"selecting steps for {difficulty} ({len(beats)} steps)...")
         rows = (selector.select(selection_feats, np.asarray(times), difficulty, beam_size=beam_size, seed=seed)
                 if beats else [])
@@ -119,15 +109,17 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     return charts, warnings
 
 
-def placed_steps(placer, prob: np.ndarray, difficulty: str, duration: float, timing) -> tuple[list, list[float]]:
+def placed_steps(placer, prob: np.ndarray, difficulty: str, duration: float, timing,
+                 finest: int | None = None) -> tuple[list, list[float]]:
     """The steps ``make`` places for a difficulty: (grid beats, their times in seconds).
 
     Peaks of the placement probability ``prob`` (:func:`density_bounded_times`), snapped to the difficulty's
-    grid; of two steps that land on one slot, the more probable one stays.
+    grid (no note finer than ``finest``, when given); of two steps that land on one slot, the more probable one
+    stays.
     """
     step_times = density_bounded_times(placer, prob, difficulty, duration)
     frames = np.rint(np.asarray(step_times) * 100).astype(int)
-    beats = snap_times(step_times, timing, GRID_RULES[difficulty], end_time=duration - 0.05,
+    beats = snap_times(step_times, timing, limit_rule(GRID_RULES[difficulty], finest), end_time=duration - 0.05,
                        priority=lambda i: float(prob[frames[i]]))
     times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))] if beats else []
     return list(beats), times
@@ -158,8 +150,14 @@ def density_bounded_times(placer, prob: np.ndarray, difficulty: str, duration: f
 
 def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None, offset: float | None = None,
                 force: bool = False, add: bool = False, formats=("sm", "ssc"), weights_dir=None,
-                beam_size: int = 20, seed: int = 0, log: Log = None, offset_shift: float = 0.0) -> MakeResult:
+                beam_size: int = 20, seed: int = 0, log: Log = None, offset_shift: float = 0.0,
+                title: str | None = None, artist: str | None = None, subtitle: str | None = None,
+                finest: int | None = None) -> MakeResult:
     """Generate charts for ``audio_path`` and write them; see the module docstring for the rules.
+
+    ``title``/``artist``/``subtitle``: the new simfile's #TITLE/#ARTIST/#SUBTITLE instead of what the tags or
+    the file name give (:mod:`ddc_sm.simfiles.song_info`); not used with ``add``, which keeps the existing file's.
+    ``finest``: no note value finer than this (4, 8, 16, 32 or 64) in any chart (see ``ddc_sm.timing.grid``).
 
     ``offset_shift``: seconds to move an *estimated* beat grid later (a pack's sync convention, see
     :mod:`ddc_sm.timing.sync_convention`); a given ``offset`` and an existing chart's timing (``add``) are used as they are.
@@ -169,6 +167,8 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
     unknown = [d for d in difficulties if d not in DIFFICULTIES]
     if unknown or not difficulties:
         raise UserError(f"unknown difficulties {unknown}; use {', '.join(DIFFICULTIES)}")
+    if finest is not None and finest not in NOTE_VALUES:
+        raise UserError(f"--finest {finest}: use one of {', '.join(map(str, NOTE_VALUES))}")
     if bpm is not None and not (10.0 <= bpm <= 1000.0):
         raise UserError(f"--bpm {bpm} is not a usable tempo (10–1000)")
     if not audio_path.is_file():
@@ -193,6 +193,8 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
             return result
         if bpm is not None or offset is not None:
             say("note: --bpm/--offset are ignored with --add; the existing chart's timing is used")
+        if title is not None or artist is not None or subtitle is not None:
+            say("note: --title/--artist/--subtitle are ignored with --add; the existing chart's are kept")
         timing_source = next((p for p in existing if p.suffix.lower() == ".ssc"), existing[0])
         timing = simfile_timing(timing_source)
     else:
@@ -225,19 +227,25 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
 
     wanted = [d for d in DIFFICULTIES if any(d in v for v in targets.values())]
     charts, warnings = generate_charts(audio, wanted, timing, weights_dir=weights_dir, beam_size=beam_size,
-                                       seed=seed, log=say)
+                                       seed=seed, log=say, finest=finest)
     result.charts, result.warnings = charts, result.warnings + warnings
     by_name = {c.difficulty: c for c in charts}
     if add and existing:
         texts = {p: str(add_charts(p, [by_name[d] for d in ds])) for p, ds in targets.items()}
     else:
-        title, artist = song_info_from_audio(audio_path)
+        from ddc_sm.simfiles.song_info import song_meta
+
+        meta = song_meta(audio_path, title=title, artist=artist, subtitle=subtitle)
+        say(f"title {meta.title!r}, artist {meta.artist!r} (from the {meta.source})")
+        if not meta.artist and title is None and artist is None:
+            say("note: no artist found in the tags or the file name; pass --artist (and --title) to set them")
         hardest = charts[-1].times if charts else []
         start, length = _sample_window(hardest, audio.duration)
         music = playable_copy(audio_path)
         if music != audio_path:
             say(f"StepMania cannot play {audio_path.suffix} files: the chart plays {music.name}")
-        info = SongInfo(title, artist, music.name, float(bpm), float(offset), start, length)
+        info = SongInfo(meta.title, meta.artist, music.name, float(bpm), float(offset), start, length,
+                        subtitle=meta.subtitle)
         texts = {p: str(new_simfile(p.suffix.lower().lstrip("."), info, [by_name[d] for d in ds]))
                  for p, ds in targets.items()}
     for p, text in texts.items():

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -45,6 +45,8 @@ class SongJob:
     mode: str  # "new" | "add" | "resume-new" | "resume-add"
     difficulties: list[str]
     offset_shift: float = 0.0  # seconds: the pack's sync convention (``--match-sync``), for new charts
+    formats: tuple[str, ...] = FORMATS
+    options: dict = field(default_factory=dict)  # passed on to make_charts: beam_size, seed, finest
 
 
 @dataclass
@@ -127,7 +129,7 @@ def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -
     mode = job.mode
     add = mode in ("add", "resume-add")
     force = mode == "resume-new"  # overwrite what the interrupted run wrote for this song
-    planned = [job.audio.with_suffix(f".{kind}") for kind in FORMATS]
+    planned = [job.audio.with_suffix(f".{kind}") for kind in job.formats]
     try:
 
         before_files = existing_simfiles(job.audio) if add else []
@@ -138,8 +140,8 @@ def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -
         _write_marker(job.song_dir, {"mode": "add" if add else "new", "audio": job.audio.name,
                                      "difficulties": list(job.difficulties),
                                      "files": [p.name for p in stamps]})
-        result = maker(job.audio, job.difficulties, force=force, add=add, formats=FORMATS,
-                       weights_dir=weights_dir, log=None, offset_shift=job.offset_shift)
+        result = maker(job.audio, job.difficulties, force=force, add=add, formats=job.formats,
+                       weights_dir=weights_dir, log=None, offset_shift=job.offset_shift, **job.options)
     except DdcSmError as exc:
         _finish_failed(job, locals().get("stamps", {}))
         return SongOutcome(job.song_dir, "failed", message=str(exc))
@@ -200,13 +202,16 @@ def _uses_real_generator() -> bool:
 
 
 def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int = 1, weights_dir=None,
-             maker: Optional[Callable] = None, out=None, match_sync: bool = False) -> int:
+             maker: Optional[Callable] = None, out=None, match_sync: bool = False, formats=FORMATS,
+             beam_size: int = 20, seed: int = 0, finest: int | None = None, quiet: bool = False) -> int:
     """Chart every song folder under ``pack_dir`` (see the module docstring); 1 when any song failed.
 
     ``maker`` replaces ``ddc_sm.pipeline.make.make_charts`` (tests); with ``jobs`` > 1 it must be importable
     by name from a worker process.  Written files are printed to ``out`` (stdout), progress and failures go
     to stderr.  ``match_sync``: new charts follow the sync convention of the pack's existing charts
     (:mod:`ddc_sm.timing.sync_convention`), when at least a few of them agree with the estimate.
+    ``formats``, ``beam_size``, ``seed``, ``finest``: as for ``make``.  ``quiet``: no progress bar, no list of
+    written files and no summary unless a song failed.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -217,6 +222,12 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
         raise UserError(f"pack folder not found: {pack_dir}")
     if not difficulties:
         raise UserError("no difficulty asked")
+    formats = tuple(formats)
+    if not formats or any(f not in FORMATS for f in formats):
+        raise UserError(f"formats must be sm, ssc or both (got {', '.join(formats) or 'none'})")
+    options = {"beam_size": beam_size, "seed": seed}
+    if finest is not None:
+        options["finest"] = finest
     jobs = max(1, int(jobs))
     songs = find_song_dirs(pack_dir, AUDIO_EXTENSIONS)
     if not songs:
@@ -230,10 +241,8 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
         if isinstance(planned, SongOutcome):
             outcomes[song] = planned
         else:
-            todo.append(planned)
+            todo.append(replace(planned, formats=formats, options=dict(options)))
     if match_sync and todo:
-        from dataclasses import replace
-
         from ddc_sm.timing.sync_convention import MIN_SONGS, measure_sync_bias
 
         bias = measure_sync_bias([pack_dir])
@@ -241,8 +250,9 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
             err.print(f"--match-sync: fewer than {MIN_SONGS} charted constant-tempo songs agree with the estimate; "
                       "new charts keep the estimated offset", markup=False, highlight=False, soft_wrap=True)
         else:
-            err.print(f"--match-sync: {bias.describe()}; new charts are moved to match", markup=False,
-                      highlight=False, soft_wrap=True)
+            if not quiet:
+                err.print(f"--match-sync: {bias.describe()}; new charts are moved to match", markup=False,
+                          highlight=False, soft_wrap=True)
             todo = [replace(job, offset_shift=bias.seconds) for job in todo]
     if maker is None and todo and _uses_real_generator():
         from ddc_sm.weights import bundle_path
@@ -254,7 +264,7 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
         return str(song.relative_to(pack_dir)) if song != pack_dir else song.name
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err, transient=False)
+                        console=err, transient=False, disable=quiet)
     with progress:
         task = progress.add_task("charting", total=len(todo))
 
@@ -293,13 +303,15 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
         progress.update(task, description="charting done")
 
     ordered = [outcomes[s] for s in songs if s in outcomes]
-    for o in ordered:
+    for o in ordered if not quiet else []:
         for path in o.written:
             out.write(f"{path}\n")
     out.flush()
     written = sum(o.status == "written" for o in ordered)
     skipped = sum(o.status in ("skipped", "done") for o in ordered)
     failed = [o for o in ordered if o.status == "failed"]
+    if quiet and not failed:
+        return 0
     err.print(f"{len(ordered)} songs: {written} charted, {skipped} already charted, {len(failed)} failed",
               markup=False, highlight=False, soft_wrap=True)
     for o in failed:

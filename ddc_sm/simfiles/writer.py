@@ -58,6 +58,7 @@ class SongInfo:
     offset: float  # #OFFSET = -(time of beat 0)
     sample_start: float
     sample_length: float
+    subtitle: str = ""
 
 
 def _fmt(x: float) -> str:
@@ -84,6 +85,7 @@ def new_simfile(kind: str, info: SongInfo, charts: list[GeneratedChart]):
     if kind == "ssc":
         sim.version = "0.83"
     sim.title = info.title
+    sim.subtitle = info.subtitle
     sim.artist = info.artist
     sim.credit = CREDIT
     sim.music = info.music

@@ -2,7 +2,8 @@
 
 The grid has ``BEAT_SUBDIVISION`` = 16 slots per beat (64th notes).  Each difficulty allows a subset of
 those slots (Beginner and Easy: quarters and eighths; Medium and Hard: up to sixteenths; Challenge: all
-16 slots) and a minimum distance between steps.  A step is snapped to the *coarsest* allowed note value
+16 slots, with steps at least a 32nd apart) and a minimum distance between steps.  ``make --finest`` caps
+the note value for every difficulty (:func:`limit_rule`).  A step is snapped to the *coarsest* allowed note value
 that lies within ``tolerance`` seconds of it, so that a step a few milliseconds off an eighth note becomes an
 eighth note, not a 64th.  A step near no allowed note value is moved to the nearest slot of the finest
 allowed value when that is the full 16-slot grid, and dropped otherwise (a Beginner chart does not get a
@@ -35,6 +36,34 @@ GRID_RULES: dict[str, GridRule] = {
     "Challenge": GridRule((1, 2, 4, 8, 16), Fraction(1, 8)),
 }
 FULL_GRID = GridRule((1, 2, 4, 8, 16), Fraction(1, BEAT_SUBDIVISION))
+
+# Note value (4th, 8th, ... as StepMania names them) -> notes per beat.  No triplets (12th, 24th): the grid has
+# 16 slots per beat.
+NOTE_VALUES = {4: 1, 8: 2, 16: 4, 32: 8, 64: 16}
+
+
+def parse_note_value(text: str) -> int:
+    """'16th', '16', '1/16' -> 16; ValueError for anything that is not a note value of the grid."""
+    t = str(text).strip().lower().removeprefix("1/")
+    for suffix in ("th", "nd", "rd", "st"):
+        t = t.removesuffix(suffix)
+    if t.isdigit() and int(t) in NOTE_VALUES:
+        return int(t)
+    names = ", ".join(f"{v}{'nd' if v == 32 else 'th'}" for v in NOTE_VALUES)
+    raise ValueError(f"{text!r} is not a note value of the grid; use one of {names} "
+                     f"(the grid has {BEAT_SUBDIVISION} slots per beat, so no triplets)")
+
+
+def limit_rule(rule: GridRule, finest: int | None) -> GridRule:
+    """``rule`` with no note value finer than ``finest`` (4, 8, 16, 32 or 64; None: unchanged).
+
+    The steps also stay at least one such note apart; a cap never makes a rule finer than it is.
+    """
+    if finest is None:
+        return rule
+    per_beat = NOTE_VALUES[finest]
+    divisions = tuple(d for d in rule.divisions if d <= per_beat)
+    return GridRule(divisions, max(rule.min_gap_beats, Fraction(1, per_beat)))
 
 
 @dataclass(frozen=True)
