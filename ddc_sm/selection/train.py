@@ -30,56 +30,13 @@ from typing import Callable
 import numpy as np
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "train.json"
-# Used when the JSON file is not installed with the package (same values as selection.json).
-_FALLBACK_CONFIG = {
-    "seed": 0,
-    "vocab_size": 128,
-    "n_mels": 100,
-    "frame_offsets": [-2, -1, 0, 1, 2],
-    "model": {
-        "d_model": 128,
-        "n_heads": 4,
-        "enc_layers": 3,
-        "dec_layers": 3,
-        "d_ff": 256,
-        "dropout": 0.2,
-        "enc_window": 32,
-        "dec_window": 64,
-        "cross_window": 16,
-        "conv_kernel": 5,
-        "dec_conv": 8
-    },
-    "train": {
-        "threads": 1,
-        "valid_share": 0.1,
-        "window": 128,
-        "batch_size": 16,
-        "epochs": 24,
-        "max_minutes": 32,
-        "patience": 5,
-        "lr": 0.002,
-        "table_lr_scale": 30.0,
-        "weight_decay": 0.01,
-        "warmup_steps": 100,
-        "grad_clip": 1.0,
-        "permutations": ["identity", "mirror", "flip_lr", "flip_ud"],
-        "time_jitter_ms": 5.0,
-        "time_jitter_max_ms": 10.0,
-        "gain_jitter": 0.5
-    },
-    "decode": {
-        "temperature": 1.0,
-        "mine_only_rows": False
-    }
-}
 
 
 def load_config(path: str | os.PathLike | None = None) -> dict:
-    """The training config: the shipped ``selection.json`` (or ``path``) over the built-in defaults."""
+    """The training config: the JSON object in ``path`` laid over the shipped ``selection/train.json``."""
     from ddc_sm.config import overlay_json
 
-    config = overlay_json(copy.deepcopy(_FALLBACK_CONFIG), DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
-    return overlay_json(config, path)
+    return overlay_json(overlay_json({}, DEFAULT_CONFIG), path)
 
 
 # ------------------------------------------------------------------------------------------------- data

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Sequence
 
-from ddc_sm.simfiles.rows import COLUMNS, EMPTY_ROW, HEADS, ROW_CHARS, TAIL, is_jump
+from ddc_sm.simfiles.rows import COLUMNS, EMPTY_ROW, HEADS, ROW_CHARS, TAIL, column_transition, is_jump
 
 PAD, START, END = 0, 1, 2
 SPECIALS = ("<pad>", "<start>", "<end>")
@@ -53,16 +53,10 @@ def row_transition(open_mask: int, row: str) -> int | None:
     new = open_mask
     for c, ch in enumerate(row):
         bit = 1 << c
-        if open_mask & bit:
-            if ch == TAIL:
-                new &= ~bit
-            elif ch != "0":
-                return None
-        else:
-            if ch == TAIL:
-                return None
-            if ch in HEADS:
-                new |= bit
+        held, broken = column_transition(bool(open_mask & bit), ch)
+        if broken:
+            return None
+        new = new | bit if held else new & ~bit
     return new
 
 

@@ -31,6 +31,7 @@ from ddc_sm.errors import AudioError
 from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
 from ddc_sm.simfiles.folders import collect_simfiles
 from ddc_sm.simfiles.music import resolve_music
+from ddc_sm.simfiles.rows import INSIDE_HOLD, TAIL_WITHOUT_HEAD, column_transition
 
 STANDARD_ROWS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 192)
 ROWS_PER_MEASURE_GRID = 192  # StepMania stores notes on 48 rows per beat
@@ -522,25 +523,25 @@ class SimfileChecker:
             key = (note.player, note.column)
             head = open_heads.get(key)
             col = note.column + 1
-            if note.char in HEAD_CHARS:
-                if head is not None and not head[1]:
-                    kind = HEAD_CHARS[head[0].char]
+            held, broken = column_transition(head is not None, note.char)
+            if broken == TAIL_WITHOUT_HEAD:
+                self.report(ERROR, "tail-without-head", f"hold/roll tail in column {col} without a head", label,
+                            note.measure, note.beat)
+            elif broken == INSIDE_HOLD and not head[1]:
+                kind = HEAD_CHARS[head[0].char]
+                if note.char in HEAD_CHARS:
                     self.report(ERROR, "hold-unclosed",
                                 f"{kind} head in column {col} is not closed before the next {HEAD_CHARS[note.char]} head "
                                 f"at beat {format_beat(note.beat)}", label, head[0].measure, head[0].beat)
-                open_heads[key] = [note, False]
-            elif note.char == "3":
-                if head is None:
-                    self.report(ERROR, "tail-without-head", f"hold/roll tail in column {col} without a head", label,
-                                note.measure, note.beat)
                 else:
-                    del open_heads[key]
-            elif head is not None and not head[1]:
-                kind = HEAD_CHARS[head[0].char]
-                self.report(ERROR, "note-inside-hold",
-                            f"{_note_name(note.char)} in column {col} at beat {format_beat(note.beat)} lies inside the {kind} "
-                            f"that starts here", label, head[0].measure, head[0].beat)
-                head[1] = True  # reported once; its tail is taken as closing it
+                    self.report(ERROR, "note-inside-hold",
+                                f"{_note_name(note.char)} in column {col} at beat {format_beat(note.beat)} lies inside "
+                                f"the {kind} that starts here", label, head[0].measure, head[0].beat)
+                    head[1] = True  # reported once; its tail is taken as closing it
+            if note.char in HEAD_CHARS:
+                open_heads[key] = [note, False]
+            elif not held:
+                open_heads.pop(key, None)
         for (player, column), (note, broken) in sorted(open_heads.items(), key=lambda kv: (kv[1][0].pos, kv[0])):
             if not broken:
                 self.report(ERROR, "hold-unclosed", f"{HEAD_CHARS[note.char]} head in column {column + 1} is never closed",

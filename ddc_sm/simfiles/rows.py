@@ -20,6 +20,27 @@ EMPTY_ROW = EMPTY * COLUMNS
 _NORMALISED = {c: c for c in ROW_CHARS} | {"L": TAP, "F": EMPTY, "K": EMPTY}
 
 
+INSIDE_HOLD, TAIL_WITHOUT_HEAD = "inside-hold", "tail-without-head"
+
+
+def column_transition(held: bool, char: str) -> tuple[bool, str | None]:
+    """The hold rule, for one column: a ``2``/``4`` head opens a hold there; until a ``3`` tail closes it in that
+    column nothing else (tap, head, mine) lands in that column; a tail needs an open hold.
+
+    ``held``: a hold or roll is open in the column before ``char`` (any StepMania note character, ``0`` for
+    none).  Returns (held after it, the broken rule or None): ``INSIDE_HOLD`` for a note (a head too) inside
+    an open hold, ``TAIL_WITHOUT_HEAD`` for a tail with none open.  The state after a broken rule is what
+    StepMania makes of it: a head inside a hold opens the new one, a tail without a head changes nothing.
+    """
+    if held:
+        if char == TAIL:
+            return False, None
+        return True, (None if char == EMPTY else INSIDE_HOLD)
+    if char == TAIL:
+        return False, TAIL_WITHOUT_HEAD
+    return char in HEADS, None
+
+
 def normalise_row(row: str) -> str:
     """A StepMania row in the model's alphabet (unknown characters become empty)."""
     return "".join(_NORMALISED.get(c, EMPTY) for c in row)

@@ -1,8 +1,10 @@
 """Which songs of ``../shared/data`` trained, validated and test the shipped weights.
 
 Songs are keyed '<pack folder>/<song folder>' (see :attr:`ddc_sm.simfiles.dataset.SongData.key`).  The split is by
-song, never by chart: charts of one song share its audio.  ``make_split`` documents how the committed file
-``ddc_sm/simfiles/split_shared_data.json`` was made.
+song, never by chart: charts of one song share its audio.  The committed file
+``ddc_sm/simfiles/split_shared_data.json`` was made once, stratified by pack: each pack's songs ordered by the
+SHA-1 of their key, the first 10% (at least one, for packs of 3 songs or more) to ``test``, the next 10% to
+``valid``, the rest to ``train``.
 """
 
 from __future__ import annotations
@@ -28,22 +30,6 @@ def part_of(song_key: str, split: dict[str, list[str]] | None = None) -> str | N
         if song_key in split[part]:
             return part
     return None
-
-
-def make_split(song_keys: list[str], valid_share: float = 0.1, test_share: float = 0.1) -> dict[str, list[str]]:
-    """Deterministic split stratified by pack: songs ordered by a hash of their key, then cut per pack."""
-    by_pack: dict[str, list[str]] = {}
-    for key in sorted(set(song_keys)):
-        by_pack.setdefault(key.split("/", 1)[0], []).append(key)
-    out = {part: [] for part in PARTS}
-    for keys in by_pack.values():
-        keys.sort(key=lambda k: hashlib.sha1(k.encode("utf-8")).hexdigest())
-        n_test = max(1, round(len(keys) * test_share)) if len(keys) >= 3 else 0
-        n_valid = max(1, round(len(keys) * valid_share)) if len(keys) >= 3 else 0
-        out["test"] += keys[:n_test]
-        out["valid"] += keys[n_test:n_test + n_valid]
-        out["train"] += keys[n_test + n_valid:]
-    return {part: sorted(v) for part, v in out.items()}
 
 
 def training_part(song_key: str, split: dict[str, list[str]] | None, valid_share: float = 0.1, seed: int = 0) -> str:
