@@ -32,9 +32,9 @@ def peer_scores(report, root: Path) -> dict | None:
         return None
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.pipeline.evaluate import TOLERANCE_S
-    from ddc_sm.placement.inference import match_f_score
+    from ddc_sm.placement.metrics import match_f_score
 
-    from ddc_sm.placement.inference import FScore
+    from ddc_sm.placement.metrics import FScore
 
     wanted = {(c.song, c.difficulty): c.part for c in report.charts}
     groups: dict[str, FScore] = {}

@@ -10,7 +10,9 @@ import torch
 from ddc_sm import DIFFICULTIES
 from ddc_sm.audio.features import FeatureStats
 from ddc_sm.placement.model import PlacementConfig, PlacementModel
-from ddc_sm.placement.inference import FScore, StepPlacer, match_f_score, pick_peaks, smooth_probability
+from ddc_sm.placement.inference import StepPlacer
+from ddc_sm.placement.metrics import FScore, match_f_score
+from ddc_sm.placement.peaks import pick_peaks, smooth_probability
 from ddc_sm.weights import load_bundle, save_bundle
 
 TINY = dict(conv1_channels=2, conv2_channels=3, proj_size=8, lstm_hidden=6, lstm_layers=1, fc_size=0, dropout=0.0)

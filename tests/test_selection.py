@@ -78,12 +78,17 @@ def test_incremental_matches_full_forward_and_padding(dec_conv):
         assert torch.allclose(padded[:, :t], full, atol=1e-5)
 
 
-def test_fallback_config_matches_shipped_json():
+def test_config_is_the_shipped_json_with_the_users_overlay(tmp_path):
     import json
 
-    from ddc_sm.selection.train import _FALLBACK_CONFIG, DEFAULT_CONFIG, load_config
+    from ddc_sm.selection.train import DEFAULT_CONFIG, load_config
 
-    assert json.loads(DEFAULT_CONFIG.read_text()) == _FALLBACK_CONFIG == load_config()
+    shipped = json.loads(DEFAULT_CONFIG.read_text())
+    assert load_config() == shipped
+    user = tmp_path / "c.json"
+    user.write_text(json.dumps({"train": {"epochs": 1}}))
+    overlaid = load_config(user)
+    assert overlaid["train"]["epochs"] == 1 and overlaid["train"]["lr"] == shipped["train"]["lr"]
 
 
 def test_gap_features():

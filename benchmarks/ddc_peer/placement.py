@@ -329,14 +329,14 @@ class DDCPeerPlacer:
 # --------------------------------------------------------------------------------------------------
 def match_count(pred: np.ndarray, true: np.ndarray, tolerance: float = 0.02) -> int:
     """Size of a maximum one-to-one matching within ``tolerance`` seconds (ddc_sm's own matching)."""
-    from ddc_sm.placement.inference import match_count as ddc_sm_match_count
+    from ddc_sm.placement.metrics import match_count as ddc_sm_match_count
 
     return ddc_sm_match_count(pred, true, tol=tolerance)
 
 
 def prf(hits: int, n_pred: int, n_true: int) -> tuple[float, float, float]:
     """Precision, recall, F from match counts (ddc_sm's FScore)."""
-    from ddc_sm.placement.inference import FScore
+    from ddc_sm.placement.metrics import FScore
 
     score = FScore(hits, n_pred - hits, n_true - hits)
     return score.precision, score.recall, score.f

@@ -41,7 +41,7 @@ class ChartScore:
 
     @property
     def placement(self):
-        from ddc_sm.placement.inference import FScore
+        from ddc_sm.placement.metrics import FScore
 
         return FScore(self.tp, self.fp, self.fn)
 
@@ -73,7 +73,7 @@ class EvalReport:
     warnings: list[str] = field(default_factory=list)
 
     def pooled(self, charts: list[ChartScore] | None = None) -> dict:
-        from ddc_sm.placement.inference import FScore
+        from ddc_sm.placement.metrics import FScore
 
         charts = self.charts if charts is None else charts
         placement = sum((c.placement for c in charts), FScore(0, 0, 0))
@@ -152,7 +152,7 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
     from ddc_sm.placement.inference import load_placer
     from ddc_sm.selection.inference import load_selector
     from ddc_sm.timing.grid import simfile_timing
-    from ddc_sm.placement.inference import match_f_score
+    from ddc_sm.placement.metrics import match_f_score
 
     say = log or (lambda _m: None)
     report = EvalReport()

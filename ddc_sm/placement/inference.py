@@ -1,4 +1,4 @@
-"""Stage 1 at inference: step probabilities per frame, peak picking into step times, and the F-score.
+"""Stage 1 at inference: step probabilities per frame, and step times from their peaks (:mod:`.peaks`).
 
 ``StepPlacer`` wraps the trained C-LSTM (:mod:`ddc_sm.placement.model`) with its feature statistics and
 the per-difficulty peak-picking thresholds chosen on validation data::
@@ -16,111 +16,14 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ddc_sm.difficulty import DIFFICULTIES, canonical_difficulty
 from ddc_sm.errors import UserError, WeightsError
-from ddc_sm.audio.features import FRAME_RATE, FeatureStats
-
-DEFAULT_SMOOTH = 3
-DEFAULT_MIN_DISTANCE = 3
-DEFAULT_THRESHOLD = 0.25
-
-
-# --- F-score ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FScore:
-    """Counts of a one-to-one matching of predicted and true step times, and the scores they give."""
-
-    tp: int
-    fp: int
-    fn: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f(self) -> float:
-        denom = 2 * self.tp + self.fp + self.fn
-        return 2 * self.tp / denom if denom else 0.0
-
-    def __add__(self, other: "FScore") -> "FScore":
-        """Micro-averaging over charts: add the counts."""
-        return FScore(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
-
-    def __getitem__(self, key: str):
-        """Dict-style access too: ``score["tp"]``, ``score["f"]`` ..."""
-        if key not in ("tp", "fp", "fn", "precision", "recall", "f"):
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def to_dict(self) -> dict:
-        return {"precision": self.precision, "recall": self.recall, "f": self.f,
-                "tp": self.tp, "fp": self.fp, "fn": self.fn}
-
-
-def match_count(pred_times: Iterable[float], true_times: Iterable[float], tol: float = 0.02) -> int:
-    """Size of the largest one-to-one matching with |pred − true| ≤ tol (greedy on sorted times is optimal in 1-D)."""
-    p = np.sort(np.asarray(list(pred_times) if not isinstance(pred_times, np.ndarray) else pred_times, dtype=np.float64))
-    t = np.sort(np.asarray(list(true_times) if not isinstance(true_times, np.ndarray) else true_times, dtype=np.float64))
-    tol = tol + 1e-9
-    i = j = matched = 0
-    while i < len(p) and j < len(t):
-        if p[i] < t[j] - tol:
-            i += 1
-        elif t[j] < p[i] - tol:
-            j += 1
-        else:
-            matched += 1
-            i += 1
-            j += 1
-    return matched
-
-
-def match_f_score(pred_times: Iterable[float], true_times: Iterable[float], tol: float = 0.02) -> FScore:
-    """Precision/recall/F of predicted step times against true ones, each true step matched at most once
-    within ``tol`` seconds (±20 ms by default).  Returns an :class:`FScore` (``.precision``, ``.recall``,
-    ``.f``, ``.tp``, ``.fp``, ``.fn``); add FScores to pool charts."""
-    pred = np.asarray(list(pred_times) if not isinstance(pred_times, np.ndarray) else pred_times, dtype=np.float64)
-    true = np.asarray(list(true_times) if not isinstance(true_times, np.ndarray) else true_times, dtype=np.float64)
-    tp = match_count(pred, true, tol)
-    return FScore(tp, len(pred) - tp, len(true) - tp)
-
-
-# --- peak picking ----------------------------------------------------------------------------------------
-def smooth_probability(prob: np.ndarray, width: int = DEFAULT_SMOOTH) -> np.ndarray:
-    """Convolve with a normalised Hamming window of ``width`` frames (1 or less = unchanged)."""
-    prob = np.asarray(prob, dtype=np.float64)
-    if width is None or width <= 1 or prob.size == 0:
-        return prob
-    window = np.hamming(int(width) + 2)[1:-1]  # no zero end points
-    window /= window.sum()
-    return np.convolve(prob, window, mode="same")
-
-
-def pick_peaks(prob: np.ndarray, threshold: float, *, smooth: int = DEFAULT_SMOOTH,
-               min_distance: int = DEFAULT_MIN_DISTANCE) -> np.ndarray:
-    """Frame indices (sorted, int64) of the peaks of the smoothed probability that reach ``threshold``."""
-    from scipy.signal import find_peaks
-
-    s = smooth_probability(prob, smooth)
-    if s.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    peaks, _ = find_peaks(s, height=threshold, distance=max(1, int(min_distance)))
-    return peaks.astype(np.int64)
-
-
-def frames_to_times(frames: np.ndarray) -> np.ndarray:
-    return np.asarray(frames, dtype=np.float64) / FRAME_RATE
-
+from ddc_sm.audio.features import FeatureStats
+from ddc_sm.placement.peaks import DEFAULT_MIN_DISTANCE, DEFAULT_SMOOTH, DEFAULT_THRESHOLD, frames_to_times, pick_peaks
 
 def decode_windowed(model, enc, difficulty, window: int = 0):
     """LSTM + head over the whole song (``window`` 0), or over windows of ``window`` frames that overlap by

@@ -237,7 +237,7 @@ def _peak_candidates(prob: np.ndarray, smooth: int, min_distance: int):
     """Peaks at the lowest threshold and their heights (filtering by height afterwards is equivalent)."""
     from scipy.signal import find_peaks
 
-    from ddc_sm.placement.inference import smooth_probability
+    from ddc_sm.placement.peaks import smooth_probability
 
     s = smooth_probability(prob, smooth)
     peaks, props = find_peaks(s, height=float(THRESHOLD_GRID[0]), distance=min_distance)
@@ -246,7 +246,7 @@ def _peak_candidates(prob: np.ndarray, smooth: int, min_distance: int):
 
 def score_grid(val_probs, songs: list[SongExample], smooth: int, min_distance: int, tol: float):
     """Counts (tp, fp, fn) per difficulty and threshold of the grid: dict diff -> array (len(grid), 3)."""
-    from ddc_sm.placement.inference import match_count
+    from ddc_sm.placement.metrics import match_count
 
     counts = {d: np.zeros((len(THRESHOLD_GRID), 3), dtype=np.int64) for d in range(len(DIFFICULTIES))}
     for song, probs in zip(songs, val_probs):
@@ -406,7 +406,7 @@ def run_train_placement(pack_dirs, out_dir, config_path=None) -> int:
                     best_choice = (mean_f, int(window), int(smooth), int(dist), best)
     mean_f, window, smooth, dist, best = best_choice
     thresholds, val_scores = {}, {}
-    from ddc_sm.placement.inference import FScore
+    from ddc_sm.placement.metrics import FScore
 
     pooled = FScore(0, 0, 0)
     for d, (thr, c) in sorted(best.items()):
