@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -12,3 +14,20 @@ def feature_cache_in_tmp(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DDC_SM_CACHE", str(folder))
         yield folder
+
+
+FIXTURE_SONG = Path(__file__).resolve().parents[1] / "fixtures" / "synth_128bpm.ogg"
+
+
+@pytest.fixture()
+def copy_fixture_song(tmp_path):
+    """``copy_fixture_song("Folder/name.ogg")``: the shipped 128 BPM fixture copied to that path under tmp_path."""
+    import shutil
+
+    def copy(relative: str):
+        target = tmp_path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FIXTURE_SONG, target)
+        return target
+
+    return copy

@@ -73,11 +73,8 @@ def test_every_command_help_has_no_value_on_flags():
 
 
 @pytest.fixture()
-def song(tmp_path):
-    target = tmp_path / "Song" / "song.ogg"
-    target.parent.mkdir()
-    shutil.copy(FIXTURE, target)
-    return target
+def song(copy_fixture_song):
+    return copy_fixture_song('Song/song.ogg')
 
 
 def test_flag_given_a_value_fails_before_any_song_is_charted(song):

@@ -30,11 +30,8 @@ def make_in_process(*args):
 
 
 @pytest.fixture()
-def song(tmp_path):
-    target = tmp_path / "song" / "synth_128bpm.ogg"
-    target.parent.mkdir()
-    shutil.copy(FIXTURE, target)
-    return target
+def song(copy_fixture_song):
+    return copy_fixture_song('song/synth_128bpm.ogg')
 
 
 def test_make_writes_sm_and_ssc_that_load(song):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from fractions import Fraction
 from pathlib import Path
 
@@ -40,11 +39,8 @@ def test_limit_rule_caps_and_never_refines():
 
 
 @pytest.fixture()
-def song(tmp_path):
-    target = tmp_path / "Downloads" / "Numb [Official Music Video] - Linkin Park.ogg"
-    target.parent.mkdir()
-    shutil.copy(FIXTURE, target)
-    return target
+def song(copy_fixture_song):
+    return copy_fixture_song('Downloads/Numb [Official Music Video] - Linkin Park.ogg')
 
 
 def test_a_chart_made_with_finest_has_no_finer_notes(song):
