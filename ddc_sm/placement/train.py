@@ -298,8 +298,6 @@ def run_train_placement(pack_dirs, out_dir, config_path=None) -> int:
     """Train stage 1 on the packs and write ``out_dir/placement.pt``; returns the exit code."""
     import torch
 
-    from ddc_sm.errors import UserError
-    from ddc_sm.audio.features import FeatureStats
     from ddc_sm.placement.model import PlacementModel
     from ddc_sm.weights import BUNDLE_FILES, save_bundle
 
@@ -309,6 +307,58 @@ def run_train_placement(pack_dirs, out_dir, config_path=None) -> int:
     torch.manual_seed(seed)
     threads = int(config.get("threads", 0) or os.environ.get("DDC_SM_THREADS", 0) or 1)
     torch.set_num_threads(threads)
+
+    data = _training_data(pack_dirs, config)
+    model = PlacementModel(config.get("model") or {})
+    _log(f"model: {model.config.conv_features} conv features/frame, {sum(p.numel() for p in model.parameters())} parameters")
+    tol = float(config.get("peaks", {}).get("tolerance", 0.02))
+    run = _fit(model, data, config, seed, tol, t_start)
+    peaks, report = _choose_peak_picking(model, data.valid, config.get("peaks", {}), tol, run["best_step"])
+
+    total_seconds = time.time() - t_start
+    bundle_config = {"model": model.config.to_dict(), "peaks": peaks}
+    extra = {
+        "command": " ".join(["ddc-sm", "train", "placement"] + [str(p) for p in pack_dirs] + ["--out", str(out_dir)]
+                            + (["--config", str(config_path)] if config_path else [])),
+        "train_config": config,
+        "train_songs": [s.key for s in data.train],
+        "valid_songs": [s.key for s in data.valid],
+        "skipped_songs": [{"key": k, "why": why} for k, why in data.skipped],
+        "train_charts": data.n_charts,
+        "sync_shifts_ms": {k: round(v * 1000, 1) for k, v in data.shifts.items()},
+        "train_minutes": data.train_frames / 6000.0,
+        "steps_run": run["steps_run"],
+        "best_step": run["best_step"],
+        "history": run["history"],
+        **report,
+        "train_seconds": run["train_seconds"],
+        "total_seconds": total_seconds,
+        "threads": threads,
+        "torch": torch.__version__,
+    }
+    path = save_bundle(Path(out_dir) / BUNDLE_FILES["placement"], "placement", bundle_config, run["best_state"],
+                       stats=data.stats.to_dict(), extra=extra)
+    _log(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {total_seconds / 60:.1f} min")
+    return 0
+
+
+@dataclass
+class TrainingData:
+    """The training and validation songs as examples, with what was learned about them on the way."""
+
+    train: list
+    valid: list
+    stats: object  # FeatureStats fitted on the training songs
+    shifts: dict[str, float]  # sync correction per training song (seconds)
+    skipped: list
+    n_charts: dict[str, int]
+    train_frames: int
+
+
+def _training_data(pack_dirs, config) -> TrainingData:
+    """Read the packs, split the songs, fit the feature statistics and the sync corrections."""
+    from ddc_sm.audio.features import FeatureStats
+    from ddc_sm.errors import UserError
 
     for p in pack_dirs:
         if not Path(p).exists():
@@ -334,21 +384,22 @@ def run_train_placement(pack_dirs, out_dir, config_path=None) -> int:
     train_frames = sum(s.n_frames for s in train)
     _log(f"  train: {len(train)} songs, {sum(n_charts.values())} charts {n_charts}, {train_frames / 6000:.1f} min audio; "
          f"valid: {len(valid)} songs, {sum(len(s.charts) for s in valid)} charts; skipped {len(skipped)}")
-    del train_pairs, valid_pairs
+    return TrainingData(train, valid, stats, shifts, skipped, n_charts, train_frames)
 
-    model = PlacementModel(config.get("model") or {})
+
+def _fit(model, data: TrainingData, config, seed: int, tol: float, t_start: float) -> dict:
+    """The training loop (cosine learning rate, validation every ``eval_every`` steps); the model is left with
+    the checkpoint of the best mean validation F-score.  Returns the run's record."""
+    import torch
+
     mcfg = model.config
-    n_params = sum(p.numel() for p in model.parameters())
-    _log(f"model: {mcfg.conv_features} conv features/frame, {n_params} parameters")
-    inv_std = (1.0 / stats.std).T.astype(np.float32)  # (C, F)
-    sampler = BatchSampler(train, config, mcfg.context, inv_std, seed)
+    inv_std = (1.0 / data.stats.std).T.astype(np.float32)  # (C, F)
+    sampler = BatchSampler(data.train, config, mcfg.context, inv_std, seed)
     opt = torch.optim.Adam(model.parameters(), lr=float(config["lr"]), weight_decay=float(config.get("weight_decay", 0.0)))
     steps = int(config["steps"])
     lr0, lr1 = float(config["lr"]), float(config.get("lr_final", config["lr"]))
     eval_every = max(1, int(config.get("eval_every", 500)))
     max_seconds = float(config.get("max_minutes", 0) or 0) * 60.0
-    peaks_cfg = config.get("peaks", {})
-    tol = float(peaks_cfg.get("tolerance", 0.02))
 
     best_f, best_state, best_step, history = -1.0, None, 0, []
     running, t_train = [], time.time()
@@ -371,7 +422,7 @@ def run_train_placement(pack_dirs, out_dir, config_path=None) -> int:
         out_of_time = max_seconds and time.time() - t_start > max_seconds
         if step % eval_every == 0 or step == steps or out_of_time:
             model.eval()
-            mean_f, best, vloss, _ = validate(model, valid, tol=tol)
+            mean_f, best, vloss, _ = validate(model, data.valid, tol=tol)
             history.append({"step": step, "train_loss": float(np.mean(running)), "valid_loss": vloss, "valid_f": mean_f})
             mark = ""
             if mean_f > best_f:
@@ -389,8 +440,15 @@ def run_train_placement(pack_dirs, out_dir, config_path=None) -> int:
         best_state = copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)
     model.eval()
+    return {"best_state": best_state, "best_step": best_step, "steps_run": step, "history": history,
+            "train_seconds": train_seconds}
 
-    # --- choose the peak picking on validation data ---
+
+def _choose_peak_picking(model, valid, peaks_cfg: dict, tol: float, best_step: int) -> tuple[dict, dict]:
+    """Peak-picking settings (window, smoothing, minimum distance, a threshold per difficulty) that maximise the
+    validation songs' mean F-score; returns them (the bundle's ``peaks``) and the validation report."""
+    from ddc_sm.placement.metrics import FScore
+
     _log(f"choosing peak picking on validation data (best checkpoint: step {best_step}) ...")
     best_choice = None
     min_gain = float(peaks_cfg.get("min_gain", 0.002))
@@ -406,8 +464,6 @@ def run_train_placement(pack_dirs, out_dir, config_path=None) -> int:
                     best_choice = (mean_f, int(window), int(smooth), int(dist), best)
     mean_f, window, smooth, dist, best = best_choice
     thresholds, val_scores = {}, {}
-    from ddc_sm.placement.metrics import FScore
-
     pooled = FScore(0, 0, 0)
     for d, (thr, c) in sorted(best.items()):
         fs = FScore(*(int(v) for v in c))
@@ -422,32 +478,5 @@ def run_train_placement(pack_dirs, out_dir, config_path=None) -> int:
     for d, s in val_scores.items():
         _log(f"  {d:<10} F {s['f']:.3f}  P {s['precision']:.3f}  R {s['recall']:.3f}  threshold {s['threshold']:.2f}  ({s['tp'] + s['fn']} steps)")
     _log(f"  {'pooled':<10} F {pooled.f:.3f}  mean over difficulties {mean_f:.3f}")
-
-    total_seconds = time.time() - t_start
-    bundle_config = {"model": mcfg.to_dict(),
-                     "peaks": {"thresholds": thresholds, "smooth": smooth, "min_distance": dist, "window": window}}
-    extra = {
-        "command": " ".join(["ddc-sm", "train", "placement"] + [str(p) for p in pack_dirs] + ["--out", str(out_dir)]
-                            + (["--config", str(config_path)] if config_path else [])),
-        "train_config": config,
-        "train_songs": [s.key for s in train],
-        "valid_songs": [s.key for s in valid],
-        "skipped_songs": [{"key": k, "why": why} for k, why in skipped],
-        "train_charts": n_charts,
-        "sync_shifts_ms": {k: round(v * 1000, 1) for k, v in shifts.items()},
-        "train_minutes": train_frames / 6000.0,
-        "steps_run": step,
-        "best_step": best_step,
-        "history": history,
-        "valid_scores": val_scores,
-        "valid_pooled": pooled.to_dict(),
-        "valid_mean_f": mean_f,
-        "train_seconds": train_seconds,
-        "total_seconds": total_seconds,
-        "threads": threads,
-        "torch": torch.__version__,
-    }
-    path = save_bundle(Path(out_dir) / BUNDLE_FILES["placement"], "placement", bundle_config, best_state,
-                       stats=stats.to_dict(), extra=extra)
-    _log(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {total_seconds / 60:.1f} min")
-    return 0
+    peaks = {"thresholds": thresholds, "smooth": smooth, "min_distance": dist, "window": window}
+    return peaks, {"valid_scores": val_scores, "valid_pooled": pooled.to_dict(), "valid_mean_f": mean_f}

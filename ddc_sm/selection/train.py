@@ -322,12 +322,6 @@ def run_train_selection(pack_dirs, out_dir, config_path=None, *, log: Callable[[
     """Train on the packs and write ``out_dir/selection.pt``; returns the process exit code."""
     import torch
 
-    from ddc_sm.difficulty import DIFFICULTIES
-    from ddc_sm.simfiles.dataset import iter_songs
-    from ddc_sm.errors import UserError
-    from ddc_sm.audio.cache import cached_features
-    from ddc_sm.audio.features import FeatureStats
-    from ddc_sm.selection.vocab import Vocab
     from ddc_sm.weights import BUNDLE_FILES, save_bundle
 
     log = log or (lambda m: print(m, flush=True))
@@ -336,6 +330,53 @@ def run_train_selection(pack_dirs, out_dir, config_path=None, *, log: Callable[[
     tc = config["train"]
     seed = int(config["seed"])
     torch.set_num_threads(int(tc.get("threads", 1)))
+    pack_dirs = [Path(p) for p in pack_dirs]
+    train_songs, valid_songs, vocab, stats, feats, train, valid = _training_samples(pack_dirs, config, log)
+    inv_std = (1.0 / stats.std).astype(np.float32)
+    log(f"features ready ({time.time() - t0:.0f}s)")
+
+    base = baselines(train, valid, len(vocab)) if valid else {}
+    for name, b in base.items():
+        log(f"baseline {name}: valid accuracy {b['accuracy']:.3f}, perplexity {b['perplexity']:.2f}")
+
+    model, history, best = train_model(train, valid, feats, vocab, config, inv_std, log)
+    minutes = (time.time() - t0) / 60
+    command = " ".join(["ddc-sm", "train", "selection"] + [str(p) for p in pack_dirs] + ["--out", str(out_dir)]
+                       + (["--config", str(config_path)] if config_path else []))
+    summary = {
+        "command": command,
+        "pack_dirs": [str(p) for p in pack_dirs],
+        "n_charts": {"train": len(train), "valid": len(valid)},
+        "n_steps": {"train": int(sum(len(c.times) for c in train)), "valid": int(sum(len(c.times) for c in valid))},
+        "best": best, "history": history, "baselines": base,
+        "minutes": round(minutes, 1), "threads": int(tc.get("threads", 1)), "torch": torch.__version__, "seed": seed,
+    }
+    extra = {"vocab": vocab.to_dict(), "command": command,
+             "train_songs": sorted(s.key for s in train_songs), "valid_songs": sorted(s.key for s in valid_songs),
+             "summary": summary}
+    out_path = Path(out_dir) / BUNDLE_FILES["selection"]
+    save_bundle(out_path, "selection", config, model.state_dict(), stats.to_dict(),
+                extra)
+    log(f"best epoch {best['epoch']}: valid accuracy {best.get('valid_accuracy', float('nan')):.3f}, "
+        f"perplexity {best.get('valid_perplexity', float('nan')):.2f}")
+    log(f"wrote {out_path} ({out_path.stat().st_size / 1e6:.1f} MB) in {minutes:.1f} min")
+    return 0
+
+
+def _training_samples(pack_dirs: list[Path], config: dict, log: Callable[[str], None]):
+    """The songs of the packs split into parts, the vocabulary of the training charts, the feature statistics,
+    each song's compact normalised features and the charts as samples (training ones in every arrow permutation).
+
+    Returns (train_songs, valid_songs, vocab, stats, feats, train samples, valid samples)."""
+    from ddc_sm.audio.cache import cached_features
+    from ddc_sm.audio.features import FeatureStats
+    from ddc_sm.difficulty import DIFFICULTIES
+    from ddc_sm.errors import UserError
+    from ddc_sm.selection.vocab import Vocab
+    from ddc_sm.simfiles.dataset import iter_songs
+
+    tc = config["train"]
+    seed = int(config["seed"])
     pack_dirs = [Path(p) for p in pack_dirs]
     for p in pack_dirs:
         if not p.is_dir():
@@ -365,7 +406,6 @@ def run_train_selection(pack_dirs, out_dir, config_path=None, *, log: Callable[[
 
     log("feature statistics of the training songs ...")
     stats = FeatureStats.fit(load(s) for s in train_songs)
-    inv_std = (1.0 / stats.std).astype(np.float32)
     margin = max(abs(o) for o in config["frame_offsets"]) + int(math.ceil(tc["time_jitter_max_ms"] / 10.0)) + 1
     feats: list[SongFeatures] = []
     train, valid = [], []
@@ -379,31 +419,4 @@ def run_train_selection(pack_dirs, out_dir, config_path=None, *, log: Callable[[
         for c in song.charts:
             target.append(ChartSample(idx, song.key, DIFFICULTIES.index(c.difficulty), np.asarray(c.times),
                                       encode_chart(vocab, c.rows, perms if target is train else ["identity"])))
-    log(f"features ready ({time.time() - t0:.0f}s)")
-
-    base = baselines(train, valid, len(vocab)) if valid else {}
-    for name, b in base.items():
-        log(f"baseline {name}: valid accuracy {b['accuracy']:.3f}, perplexity {b['perplexity']:.2f}")
-
-    model, history, best = train_model(train, valid, feats, vocab, config, inv_std, log)
-    minutes = (time.time() - t0) / 60
-    command = " ".join(["ddc-sm", "train", "selection"] + [str(p) for p in pack_dirs] + ["--out", str(out_dir)]
-                       + (["--config", str(config_path)] if config_path else []))
-    summary = {
-        "command": command,
-        "pack_dirs": [str(p) for p in pack_dirs],
-        "n_charts": {"train": len(train), "valid": len(valid)},
-        "n_steps": {"train": int(sum(len(c.times) for c in train)), "valid": int(sum(len(c.times) for c in valid))},
-        "best": best, "history": history, "baselines": base,
-        "minutes": round(minutes, 1), "threads": int(tc.get("threads", 1)), "torch": torch.__version__, "seed": seed,
-    }
-    extra = {"vocab": vocab.to_dict(), "command": command,
-             "train_songs": sorted(s.key for s in train_songs), "valid_songs": sorted(s.key for s in valid_songs),
-             "summary": summary}
-    out_path = Path(out_dir) / BUNDLE_FILES["selection"]
-    save_bundle(out_path, "selection", config, model.state_dict(), stats.to_dict(),
-                extra)
-    log(f"best epoch {best['epoch']}: valid accuracy {best.get('valid_accuracy', float('nan')):.3f}, "
-        f"perplexity {best.get('valid_perplexity', float('nan')):.2f}")
-    log(f"wrote {out_path} ({out_path.stat().st_size / 1e6:.1f} MB) in {minutes:.1f} min")
-    return 0
+    return train_songs, valid_songs, vocab, stats, feats, train, valid
