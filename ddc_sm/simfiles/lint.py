@@ -311,6 +311,10 @@ class SimfileChecker:
     def _check_music_tag(self, sim):
         tag = (sim.get("MUSIC") or "").strip()
         path, how = resolve_music(self.path.parent, tag)
+        if how == "outside":
+            self.report(ERROR, "music-outside", f"#MUSIC {tag!r} is outside the song folder (StepMania players and "
+                        "ddc-sm read music only from the song's own folder); not opened")
+            return None
         if path is None:
             if tag:
                 self.report(ERROR, "music-missing", f"#MUSIC {tag!r} not found, and no other audio in the folder")
