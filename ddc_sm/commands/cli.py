@@ -122,8 +122,9 @@ def make(
     diffs = parse_difficulties(difficulty)
     fmts = parse_formats(formats)
     note = parse_finest(finest)
-    if bpm is not None and not (10.0 <= bpm <= 1000.0):
-        raise UserError(f"--bpm {bpm} is not a usable tempo (10–1000)")
+    from ddc_sm.pipeline.make import _check_timing_options
+
+    _check_timing_options(bpm, offset)
     if len(audio) > 1 and (title is not None or artist is not None or subtitle is not None):
         raise UserError("--title, --artist and --subtitle name one song: give one audio file with them")
     check_audio_paths(audio)

@@ -1,0 +1,301 @@
+"""Hostile and careless input (issue 10): nothing written outside the song folder, nothing lost, one-line
+errors before any model runs.  Small synthesised inputs only; no real models unless said."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ddc_sm.pipeline.pack import run_pack
+from ddc_sm.simfiles.lint import check_paths
+from simfile_builders import clean_sm, fake_make_charts, make_song, write_audio
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args, cwd=None, timeout=60, env_extra=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "ddc_sm", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout, env=env)
+
+
+def tree(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file() or p.is_symlink()}
+
+
+# 1. nothing written (or read) outside the song folder ---------------------------------------------------
+
+def _escape_pack(root: Path):
+    pack, out = root / "pack", root / "out"
+    write_audio(pack / "esc" / "decoy.ogg", 8)
+    write_audio(out / "victim.ogg", 8)
+    (pack / "esc" / "escape.sm").write_text("#TITLE:x;\n#MUSIC:../../out/victim.ogg;\n#OFFSET:0;\n#BPMS:0=128;\n")
+    write_audio(pack / "ok" / "fine.ogg", 8)
+    return pack, out
+
+
+@pytest.mark.parametrize("add", [False, True])
+def test_pack_never_writes_beside_a_music_outside_the_song_folder(tmp_path, capsys, add):
+    pack, out = _escape_pack(tmp_path)
+    if add:
+        (out / "victim.sm").write_text(clean_sm(music="victim.ogg"))
+    before = tree(out)
+    code = run_pack(pack, ["Easy"], add=add, maker=fake_make_charts, out=io.StringIO())
+    assert code == 1
+    assert tree(out) == before
+    err = capsys.readouterr().err
+    assert "failed: esc: #MUSIC '../../out/victim.ogg' is outside the song folder" in err
+    assert (pack / "ok" / "fine.sm").exists()
+
+
+def test_a_shipped_marker_is_not_force(tmp_path):
+    song = make_song(tmp_path / "pack" / "s", sm=clean_sm(), seconds=8)
+    (song / ".ddc-sm-pack.json").write_text('{"mode": "new", "audio": "song.ogg", "files": ["song.sm"]}')
+    before = (song / "song.sm").read_bytes()
+    run_pack(tmp_path / "pack", ["Easy"], maker=fake_make_charts, out=io.StringIO())
+    assert (song / "song.sm").read_bytes() == before
+
+
+def test_check_does_not_open_a_music_outside_the_folder(tmp_path, monkeypatch):
+    song = tmp_path / "s"
+    song.mkdir()
+    (song / "a.sm").write_text("#TITLE:x;\n#MUSIC:../../../../etc/passwd;\n#OFFSET:0;\n#BPMS:0=128;\n")
+    import ddc_sm.simfiles.lint as lint
+
+    opened = []
+    monkeypatch.setattr(lint, "header_duration", lambda p: opened.append(p))
+    problems, _ = check_paths([song])
+    assert "music-outside" in [p.code for p in problems] and not opened
+    assert all(p.severity == "error" for p in problems if p.code == "music-outside")
+
+
+def test_symlinks_out_of_the_song_folder_are_not_followed(tmp_path):
+    outside = write_audio(tmp_path / "elsewhere" / "secret.ogg", 8)
+    song = tmp_path / "pack" / "s"
+    song.mkdir(parents=True)
+    (song / "song.ogg").symlink_to(outside)
+    (song / "a.sm").write_text("#TITLE:x;\n#MUSIC:song.ogg;\n#OFFSET:0;\n#BPMS:0=128;\n")
+    problems, _ = check_paths([song])
+    assert "music-outside" in [p.code for p in problems]
+    before = tree(tmp_path / "elsewhere")
+    code = run_pack(tmp_path / "pack", ["Easy"], maker=fake_make_charts, out=io.StringIO())
+    assert code == 1 and tree(tmp_path / "elsewhere") == before
+
+
+# 3. validation before the models ---------------------------------------------------------------------------
+
+@pytest.fixture
+def no_models(monkeypatch):
+    """make_charts with the models replaced by a tripwire: a validation error must come before them."""
+    import ddc_sm.pipeline.make as make
+
+    def tripwire(*_a, **_k):
+        raise AssertionError("the models ran before the input was validated")
+
+    monkeypatch.setattr(make, "generate_charts", tripwire)
+    monkeypatch.setattr(make, "load_audio", tripwire)
+    return make.make_charts
+
+
+def test_read_only_folder_fails_before_the_models(tmp_path, no_models, monkeypatch):
+    from ddc_sm.errors import UserError
+    import ddc_sm.simfiles.writer as writer
+
+    audio = write_audio(tmp_path / "s" / "a.ogg", 8)
+    monkeypatch.setattr(writer.os, "access", lambda *_a, **_k: False)
+    with pytest.raises(UserError, match="cannot write in .*permission denied"):
+        no_models(audio, ["Easy"])
+    assert sorted(p.name for p in audio.parent.iterdir()) == ["a.ogg"]
+
+
+def test_lock_file_that_cannot_be_created_is_one_line(tmp_path, no_models, monkeypatch):
+    from ddc_sm.errors import UserError
+    import ddc_sm.simfiles.writer as writer
+
+    audio = write_audio(tmp_path / "s" / "a.ogg", 8)
+
+    def denied(*_a, **_k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(writer.os, "open", denied)
+    with pytest.raises(UserError, match="cannot write in .*Permission denied; nothing written"):
+        no_models(audio, ["Easy"])
+
+
+def test_a_folder_named_like_the_chart_fails_before_the_models(tmp_path, no_models):
+    from ddc_sm.errors import DdcSmError
+
+    audio = write_audio(tmp_path / "s" / "song.ogg", 8)
+    (audio.parent / "song.sm").mkdir()
+    with pytest.raises(DdcSmError, match="folder"):
+        no_models(audio, ["Easy"], force=True, bpm=120.0, offset=0.0)
+
+
+@pytest.mark.parametrize("offset", [float("nan"), float("inf"), 1e308, -1e308])
+def test_unusable_offset_fails_before_the_models(tmp_path, no_models, offset):
+    from ddc_sm.errors import UserError
+
+    audio = write_audio(tmp_path / "s" / "a.ogg", 8)
+    with pytest.raises(UserError, match="--offset .* is not a usable offset"):
+        no_models(audio, ["Easy"], bpm=120.0, offset=offset)
+
+
+@pytest.mark.parametrize("header", ["#OFFSET:0;\n#BPMS:0=0;\n", "#OFFSET:nan;\n#BPMS:0=120;\n",
+                                    "#OFFSET:0;\n#BPMS:0=1e308;\n", "#OFFSET:0;\n#BPMS:;\n"])
+def test_add_onto_unusable_timing_fails_before_the_models(tmp_path, no_models, header):
+    from ddc_sm.errors import TimingError
+
+    song = tmp_path / "s"
+    audio = write_audio(song / "song.ogg", 8)
+    (song / "song.sm").write_text("#TITLE:x;\n#MUSIC:song.ogg;\n" + header + "#NOTES:\n dance-single:\n x:\n Hard:\n"
+                                  " 5:\n 0,0,0,0,0:\n1000\n0000\n0000\n0000\n;\n")
+    with pytest.raises(TimingError, match="cannot time new charts"):
+        no_models(audio, ["Easy"], add=True)
+
+
+def test_add_onto_an_unreadable_chart_names_the_file(tmp_path, no_models):
+    from ddc_sm.errors import DdcSmError
+
+    song = tmp_path / "s"
+    audio = write_audio(song / "song.ogg", 8)
+    (song / "song.sm").write_text("#NOTES:\n dance-single:\n")
+    with pytest.raises(DdcSmError, match="song.sm"):
+        no_models(audio, ["Easy"], add=True)
+
+
+def test_cli_offset_nan_is_one_line_error_before_the_models(tmp_path):
+    audio = write_audio(tmp_path / "s" / "a.ogg", 8)
+    r = cli("make", audio, "--offset", "nan", "--bpm", "120", "--weights", tmp_path / "no-weights")
+    assert r.returncode == 2 and r.stderr.startswith("error: --offset nan") and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cli_empty_difficulty_list_is_an_error(tmp_path):
+    audio = write_audio(tmp_path / "s" / "a.ogg", 8)
+    r = cli("make", audio, "-d", ",", "--weights", tmp_path / "no-weights")
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
+
+
+# 4. one run per song folder ---------------------------------------------------------------------------------
+
+def test_a_second_run_on_a_song_being_charted_fails_at_once_naming_the_first(tmp_path, no_models):
+    from ddc_sm.errors import SongBusyError
+    from ddc_sm.simfiles.writer import LOCK, song_lock
+
+    audio = write_audio(tmp_path / "s" / "a.ogg", 8)
+    with song_lock(audio.parent):
+        assert (audio.parent / LOCK).read_text().strip() == str(os.getpid())
+        with pytest.raises(SongBusyError, match=f"being charted by another ddc-sm \\(pid {os.getpid()}\\)"):
+            no_models(audio, ["Easy"])
+    assert not (audio.parent / LOCK).exists()
+
+
+def test_the_lock_is_taken_across_processes(tmp_path):
+    from ddc_sm.errors import SongBusyError
+    from ddc_sm.simfiles.writer import song_lock
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from ddc_sm.simfiles.writer import song_lock\n"
+                               f"with song_lock({str(folder)!r}):\n print('held', flush=True); time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(SongBusyError, match=f"pid {holder.pid}"):
+            with song_lock(folder):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with song_lock(folder):  # a dead holder's lock is free again
+        pass
+
+
+def test_lock_file_symlink_is_not_followed(tmp_path):
+    from ddc_sm.errors import UserError
+    from ddc_sm.simfiles.writer import LOCK, song_lock
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / LOCK).symlink_to(victim)
+    with pytest.raises(UserError):
+        with song_lock(folder):
+            pass
+    assert victim.read_text() == "keep me"
+
+
+# 5. the .sm/.ssc pair is one unit ---------------------------------------------------------------------------
+
+def test_a_kill_while_writing_the_temporaries_leaves_nothing_and_the_rerun_cleans_up(tmp_path, monkeypatch):
+    import ddc_sm.simfiles.writer as writer
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    real = writer._write_commit
+
+    def killed(*_a):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer, "_write_commit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        writer.write_charts({folder / "a.sm": "sm", folder / "a.ssc": "ssc"}, overwrite=False)
+    assert list(folder.iterdir()) == []
+    (folder / ".a.ssc.ddc-sm-k1ll3d.tmp").write_text("half")  # what a SIGKILL mid-write leaves
+    (folder / ".user.tmp").write_text("not ours")
+    monkeypatch.setattr(writer, "_write_commit", real)
+    writer.recover(folder)
+    assert sorted(p.name for p in folder.iterdir()) == [".user.tmp"]
+
+
+def test_a_shipped_commit_record_cannot_rename_outside_or_onto_non_charts(tmp_path):
+    import json
+
+    from ddc_sm.simfiles.writer import COMMIT, recover
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / ".x.ddc-sm-a.tmp").write_text("evil")
+    (folder / COMMIT).write_text(json.dumps({"renames": [[".x.ddc-sm-a.tmp", "../victim.sm"],
+                                                         [".x.ddc-sm-a.tmp", "song.ogg"]]}))
+    assert recover(folder) == []
+    assert not (tmp_path / "victim.sm").exists() and not (folder / "song.ogg").exists()
+
+
+# 6. permissions and the user's text -------------------------------------------------------------------------
+
+def test_new_files_follow_the_umask_and_existing_ones_keep_their_mode(tmp_path):
+    from ddc_sm.simfiles.writer import write_charts
+
+    old = os.umask(0o022)
+    try:
+        write_charts({tmp_path / "a.sm": "x", tmp_path / "a.ssc": "y"}, overwrite=False)
+        assert oct((tmp_path / "a.sm").stat().st_mode & 0o777) == oct(0o644)
+        (tmp_path / "a.ssc").chmod(0o664)
+        write_charts({tmp_path / "a.ssc": "z"}, overwrite=True)
+        assert oct((tmp_path / "a.ssc").stat().st_mode & 0o777) == oct(0o664)
+    finally:
+        os.umask(old)
+
+
+def test_add_keeps_the_users_comments_and_text(tmp_path):
+    from fractions import Fraction
+
+    from ddc_sm.simfiles.compat import import_simfile
+    from ddc_sm.simfiles.writer import GeneratedChart, add_charts
+
+    path = tmp_path / "song.sm"
+    original = clean_sm().replace("#TITLE:", "// my notes about this song\n#TITLE:", 1)
+    path.write_text(original, encoding="utf-8")
+    text = add_charts(path, [GeneratedChart("Medium", 4, [Fraction(0)], ["1000"])])
+    assert text.startswith(original.rstrip())
+    path.write_text(text, encoding="utf-8")
+    assert [c.difficulty for c in import_simfile().open(str(path), strict=True).charts] == ["Easy", "Hard", "Medium"]
