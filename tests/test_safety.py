@@ -299,3 +299,39 @@ def test_add_keeps_the_users_comments_and_text(tmp_path):
     assert text.startswith(original.rstrip())
     path.write_text(text, encoding="utf-8")
     assert [c.difficulty for c in import_simfile().open(str(path), strict=True).charts] == ["Easy", "Hard", "Medium"]
+
+
+# 2. long FLAC; a crashing worker ----------------------------------------------------------------------------
+
+def test_long_flac_converts_without_crashing(tmp_path):
+    """One soundfile.write of >= 60 s of Ogg Vorbis segfaults libvorbis; the conversion writes in blocks.
+    Run in a subprocess so a crash is a failed test, not a dead test run."""
+    import numpy as np
+    import soundfile
+
+    flac = tmp_path / "s" / "long.flac"
+    flac.parent.mkdir()
+    sr = 22050
+    t = np.arange(65 * sr) / sr
+    soundfile.write(str(flac), np.stack([0.3 * np.sin(2 * np.pi * 440 * t)] * 2, 1).astype("float32"), sr)
+    r = subprocess.run([sys.executable, "-c", "import sys; from ddc_sm.audio.decode import playable_copy; "
+                        "print(playable_copy(sys.argv[1]))", str(flac)], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+    assert r.returncode == 0, r.stderr[-500:]
+    assert abs(soundfile.info(str(flac.with_suffix(".ogg"))).duration - 65) < 0.1
+    assert sorted(p.name for p in flac.parent.iterdir()) == ["long.flac", "long.ogg"]  # no hidden leftovers
+
+
+def test_a_crashing_worker_fails_only_its_own_song(tmp_path, capsys):
+    from simfile_builders import segv_make_charts
+
+    pack = tmp_path / "P"
+    for name in ("a", "b", "c"):
+        write_audio(pack / name / f"{name}.ogg", 8)
+    write_audio(pack / "m" / "segv.ogg", 8)
+    code = run_pack(pack, ["Easy"], jobs=2, maker=segv_make_charts, out=io.StringIO())
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "3 charted" in err and "1 failed" in err and "failed: m: the worker process crashed" in err
+    for name in ("a", "b", "c"):
+        assert (pack / name / f"{name}.sm").exists()

@@ -17,6 +17,7 @@ STEPMANIA_PLAYS = (".mp3", ".oga", ".ogg", ".wav")  # in the order StepMania 5 l
 MAX_DURATION_S = 30 * 60.0
 MIN_DURATION_S = 5.0
 SILENCE_PEAK = 1e-4  # about -80 dBFS
+ENCODE_BLOCK = 1 << 16  # frames per write when encoding Ogg Vorbis
 
 
 @dataclass(frozen=True)
@@ -157,21 +158,28 @@ def playable_copy(path: str | os.PathLike) -> Path:
     target = path.with_suffix(".ogg")
     if target.exists():
         return target
-    import tempfile
-
     import soundfile
 
+    from ddc_sm.simfiles.writer import temporary_beside
+
+    tmp = None
     try:
-        data, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".ogg", dir=str(target.parent))
-        os.close(fd)
-        try:
-            soundfile.write(tmp, data, sr, format="OGG", subtype="VORBIS")
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with soundfile.SoundFile(str(path)) as src:
+            fd, tmp = temporary_beside(target, existing_mode=False)
+            os.close(fd)
+            # block by block: one soundfile.write of a long Ogg Vorbis stream crashes libvorbis (segfault, >= 60 s)
+            with soundfile.SoundFile(tmp, "w", src.samplerate, src.channels, format="OGG", subtype="VORBIS") as dst:
+                while True:
+                    block = src.read(ENCODE_BLOCK, dtype="float32", always_2d=True)
+                    if not len(block):
+                        break
+                    dst.write(block)
+        os.replace(tmp, target)
     except Exception as exc:
         raise AudioError(f"cannot convert {path.name} to Ogg Vorbis for StepMania: {exc}") from exc
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     return target
 
 

@@ -221,24 +221,47 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures.process import BrokenProcessPool
 
             threads = max(1, (os.cpu_count() or 1) // jobs)
             ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
             with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx, initializer=_init_worker,
                                      initargs=(threads,)) as pool:
                 futures = {pool.submit(_run_song_in_worker, job, maker, weights_dir): job for job in todo}
+                broken: list[SongJob] = []  # songs of a pool a crashed worker broke: each is retried alone
                 try:
                     for fut in as_completed(futures):
                         job = futures[fut]
                         try:
                             outcome = fut.result()
-                        except Exception as exc:  # the worker process died
+                        except BrokenProcessPool:
+                            broken.append(job)
+                            continue
+                        except Exception as exc:
                             outcome = SongOutcome(job.song_dir, "failed", message=f"worker failed: {type(exc).__name__}: {exc}")
                         progress.update(task, description=f"charted {name(job.song_dir)[:40]}")
                         finished(outcome)
                 except KeyboardInterrupt:
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
+            for job in sorted(broken, key=lambda j: j.song_dir):  # alone, a crash fails only its own song
+                again = plan_song(job.song_dir, job.difficulties, job.mode == "add")
+                if isinstance(again, SongOutcome):  # its worker finished it before the pool broke
+                    if again.status in ("skipped", "done"):
+                        again = SongOutcome(job.song_dir, "written", [str(p) for p in existing_simfiles(job.audio)])
+                    finished(again)
+                    continue
+                with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_init_worker,
+                                         initargs=(threads,)) as alone:
+                    try:
+                        outcome = alone.submit(_run_song_in_worker, job, maker, weights_dir).result()
+                    except BrokenProcessPool:
+                        outcome = SongOutcome(job.song_dir, "failed", message="the worker process crashed "
+                                              "(a decoder or encoder fault); the song's folder was left as it was")
+                    except Exception as exc:
+                        outcome = SongOutcome(job.song_dir, "failed", message=f"worker failed: {type(exc).__name__}: {exc}")
+                progress.update(task, description=f"charted {name(job.song_dir)[:40]}")
+                finished(outcome)
         progress.update(task, description="charting done")
 
     ordered = [outcomes[s] for s in songs if s in outcomes]
