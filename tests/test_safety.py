@@ -335,3 +335,103 @@ def test_a_crashing_worker_fails_only_its_own_song(tmp_path, capsys):
     assert "3 charted" in err and "1 failed" in err and "failed: m: the worker process crashed" in err
     for name in ("a", "b", "c"):
         assert (pack / name / f"{name}.sm").exists()
+
+
+# 3/7/8. check: no crash, limits, right answers ----------------------------------------------------------------
+
+def _sm(tmp_path, header: str, name="a.sm", chart=True) -> Path:
+    song = tmp_path / "s"
+    song.mkdir(exist_ok=True)
+    write_audio(song / "song.ogg", 8)
+    body = "#TITLE:x;\n#MUSIC:song.ogg;\n" + header
+    if chart:
+        body += "#NOTES:\n dance-single:\n x:\n Hard:\n 5:\n 0,0,0,0,0:\n1000\n0000\n0000\n0000\n;\n"
+    (song / name).write_text(body)
+    return song / name
+
+
+def codes(path) -> dict:
+    return {p.code: p.severity for p in check_paths([path])[0]}
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_check_huge_beat_is_reported_not_a_crash(tmp_path, as_json):
+    from ddc_sm.commands.check import run_check
+
+    path = _sm(tmp_path, "#OFFSET:0;\n#BPMS:1e400=120;\n")
+    assert run_check([path], as_json=as_json, out=io.StringIO()) == 1
+    assert codes(path)["bpm-malformed"] == "error"
+
+
+@pytest.mark.parametrize("header,code", [("#OFFSET:1e308;\n#BPMS:0=120;\n", "offset-range"),
+                                         ("#OFFSET:0;\n#BPMS:0=1e308;\n", "bpm-range"),
+                                         ("#OFFSET:0;\n#BPMS:0=-120;\n", "bpm-negative")])
+def test_check_unusable_timing_is_an_error(tmp_path, header, code):
+    assert codes(_sm(tmp_path, header))[code] == "error"
+
+
+def test_check_a_400_digit_meter_is_an_error(tmp_path):
+    path = _sm(tmp_path, "#OFFSET:0;\n#BPMS:0=120;\n", chart=False)
+    with open(path, "a") as f:
+        f.write("#NOTES:\n dance-single:\n x:\n Hard:\n " + "9" * 400 + ":\n 0,0,0,0,0:\n1000\n0000\n0000\n0000\n;\n")
+    assert codes(path)["meter"] == "error"
+
+
+def test_check_names_utf16(tmp_path):
+    path = _sm(tmp_path, "#OFFSET:0;\n#BPMS:0=120;\n")
+    path.write_bytes(path.read_text().encode("utf-16"))
+    found = check_paths([path])[0]
+    assert [p.code for p in found] == ["encoding"] and "UTF-16" in found[0].message
+
+
+def test_check_refuses_a_huge_simfile_without_parsing_it(tmp_path, monkeypatch):
+    import ddc_sm.simfiles.lint as lint
+
+    path = _sm(tmp_path, "#OFFSET:0;\n#BPMS:0=120;\n")
+    monkeypatch.setattr(lint, "MAX_SIMFILE_BYTES", 100)
+    monkeypatch.setattr(lint, "_simfile", lambda: (_ for _ in ()).throw(AssertionError("parsed")))
+    assert [p.code for p in check_paths([path])[0]] == ["too-large"]
+
+
+def test_mp3_length_is_read_without_loading_the_file(tmp_path, monkeypatch):
+    from ddc_sm.audio.mp3 import mp3_duration
+
+    junk = tmp_path / "x.mp3"
+    junk.write_bytes(b"\0" * 100000)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (_ for _ in ()).throw(AssertionError("read whole")))
+    assert mp3_duration(junk) is None
+
+
+def test_too_long_audio_is_refused_from_its_header_before_decoding(tmp_path, monkeypatch):
+    import ddc_sm.audio.decode as decode
+    from ddc_sm.errors import AudioError
+
+    wav = write_audio(tmp_path / "x.wav", 8)
+    monkeypatch.setattr(decode, "MAX_DURATION_S", 6.0)
+    monkeypatch.setattr(decode, "_decode", lambda p: (_ for _ in ()).throw(AssertionError("decoded")))
+    with pytest.raises(AudioError, match="minutes long"):
+        decode.load_audio(wav)
+
+
+def test_a_folder_given_to_make_is_named_a_folder(tmp_path):
+    from ddc_sm.errors import UserError
+    from ddc_sm.pipeline.make import make_charts
+
+    with pytest.raises(UserError, match="is a folder"):
+        make_charts(tmp_path, ["Easy"])
+
+
+def test_ctrl_c_prints_interrupted_and_exits_130(tmp_path):
+    import signal
+    import time
+
+    code = ("import time, ddc_sm.commands.check as c\n"
+            "def slow(*a, **k):\n print('ready', flush=True); time.sleep(30)\n"
+            "c.run_check = slow\nfrom ddc_sm.commands.cli import main\nmain(['check', '.'])\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert p.stdout.readline().strip() == "ready"
+    time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    _out, err = p.communicate(timeout=20)
+    assert p.returncode == 130 and err.strip() == "interrupted"

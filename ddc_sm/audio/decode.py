@@ -118,11 +118,25 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, check
         raise AudioError(f"expected an audio file, got a folder: {path}")
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
         raise AudioError(f"unsupported audio type '{path.suffix}' for {path} (use one of {', '.join(AUDIO_EXTENSIONS)})")
+    if check:  # the header's length first: a 31-minute file is refused before it is decoded (1 GB)
+        try:
+            with _quiet_stderr():
+                expected = header_duration(path)
+        except AudioError:
+            expected = None
+        if expected is not None and expected > MAX_DURATION_S:
+            raise AudioError(f"audio is {expected / 60:.1f} minutes long; the limit is {MAX_DURATION_S / 60:.0f} "
+                             f"minutes: {path}")
+    else:
+        expected = None
     y, sr, warnings = _decode(path)
     if y.size == 0 or not np.all(np.isfinite(y)):
         raise AudioError(f"audio file {path} holds no usable samples (empty or corrupt)")
     audio = Audio(np.ascontiguousarray(y, dtype=np.float32), sr, path, warnings)
     if check:
+        if expected is not None and audio.duration < min(MIN_DURATION_S, 0.5 * expected):
+            raise AudioError(f"only {audio.duration:.1f} s of {expected:.1f} s could be decoded (the file is corrupt): "
+                             f"{path}")
         if audio.duration < MIN_DURATION_S:
             raise AudioError(f"audio is {audio.duration:.1f} s long; at least {MIN_DURATION_S:.0f} s is needed for a chart: {path}")
         if audio.duration > MAX_DURATION_S:
@@ -203,7 +217,8 @@ def header_duration(path: str | os.PathLike) -> Optional[float]:
     import soundfile
 
     try:
-        info = soundfile.info(str(path))
+        with _quiet_stderr():  # decoder chatter (mpg123) is not for the user
+            info = soundfile.info(str(path))
     except Exception as exc:  # unreadable / unsupported
         raise AudioError(str(exc).strip() or type(exc).__name__) from exc
     return float(info.frames) / float(info.samplerate) if info.samplerate and info.frames > 0 else None

@@ -20,7 +20,8 @@ from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
 def music_tag(simfile_path: str | os.PathLike) -> str:
     """The #MUSIC value of a simfile, read cheaply ('' when absent or unreadable)."""
     try:
-        text = Path(simfile_path).read_text(encoding="utf-8", errors="replace")
+        with open(simfile_path, "rb") as f:  # #MUSIC is in the header: a huge file is not read whole
+            text = f.read(1 << 20).decode("utf-8", errors="replace")
     except OSError:
         return ""
     m = re.search(r"#MUSIC:([^;]*);", text, flags=re.IGNORECASE)
