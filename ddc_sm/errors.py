@@ -20,6 +20,10 @@ class ChartExistsError(DdcSmError):
     """A chart file already exists and neither --force nor --add was given."""
 
 
+class SongBusyError(DdcSmError):
+    """Another ddc-sm process is charting the same song folder."""
+
+
 class SimfileError(DdcSmError, ValueError):
     """A simfile (.sm/.ssc) cannot be read or holds no usable chart."""
 

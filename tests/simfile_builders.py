@@ -174,3 +174,13 @@ def broken_make_charts(audio_path, difficulties, **_kw):
     target.write_text(sm_text([sm_chart(notes(["2000", "0000", "0000", "0000"]), difficulty=d) for d in difficulties],
                               music=audio_path.name), encoding="utf-8")
     return FakeResult([target], [], [])
+
+
+def segv_make_charts(audio_path, difficulties, **kw):
+    """Like fake_make_charts, but audio named 'segv*' kills its process with SIGSEGV (a native crash)."""
+    import os
+    import signal
+
+    if Path(audio_path).name.startswith("segv"):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return fake_make_charts(audio_path, difficulties, **kw)

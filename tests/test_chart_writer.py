@@ -56,6 +56,7 @@ def test_add_charts_keeps_existing_charts(tmp_path):
     path = tmp_path / "song.ssc"
     path.write_text(str(new_simfile("ssc", INFO, [CHART])), encoding="utf-8")
     easy = GeneratedChart("Easy", 3, [Fraction(0), Fraction(2)], ["1000", "0001"])
-    sim = add_charts(path, [easy])
+    path.write_text(add_charts(path, [easy]), encoding="utf-8")
+    sim = import_simfile().open(str(path))
     assert [c.difficulty for c in sim.charts] == ["Hard", "Easy"]
     assert _notes(sim.charts[0]) == [(n.beat, n.column, n.note_type.value) for n in CHART.notes()]

@@ -100,29 +100,35 @@ def test_add_only_adds_missing_difficulties(tmp_path):
     assert plan_song(pack / "B Charted", ["Easy", "Medium"], True).status == "done"
 
 
-def test_resume_after_a_kill_between_the_two_files(tmp_path):
+def test_resume_after_a_kill_between_the_two_renames(tmp_path):
+    """The .sm and .ssc are one unit: a run killed between the two renames is finished by the next run."""
+    from ddc_sm.simfiles.writer import COMMIT, write_charts
+
     pack = tmp_path / "P"
-    write_audio(pack / "Song" / "die.ogg", 8)
-    with pytest.raises(SystemExit):  # the stand-in "dies" after writing die.sm, before die.ssc
-        run(pack)
     song = pack / "Song"
-    assert (song / "die.sm").exists() and not (song / "die.ssc").exists()
-    assert (song / MARKER).exists()
-    (song / ".die.abc123.tmp").write_text("half a chart")  # what a killed atomic write leaves
-    job = plan_song(song, ["Easy", "Hard"], False)
-    assert isinstance(job, SongJob) and job.mode == "resume-new"
+    write_audio(song / "die.ogg", 8)
+    import ddc_sm.simfiles.writer as writer
+
+    real, calls = writer.os.replace, []
+
+    def dying_replace(src, dst):
+        calls.append(dst)
+        if str(dst).endswith(".ssc"):
+            raise SystemExit("killed")
+        return real(src, dst)
+
+    writer.os.replace = dying_replace
+    try:
+        with pytest.raises(SystemExit):
+            write_charts({song / "die.sm": clean_sm(music="die.ogg"), song / "die.ssc": clean_ssc(music="die.ogg")},
+                         overwrite=False)
+    finally:
+        writer.os.replace = real
+    assert (song / "die.sm").exists() and not (song / "die.ssc").exists() and (song / COMMIT).exists()
     code, written = run(pack)
-    assert code == 0 and written == [str(song / "die.sm"), str(song / "die.ssc")]
-    assert not (song / MARKER).exists() and not (song / ".die.abc123.tmp").exists()
+    assert code == 0 and written == []  # the pair is finished, not regenerated: the song is charted
+    assert sorted(p.name for p in song.iterdir()) == ["die.ogg", "die.sm", "die.ssc"]
     assert run_check([song], out=io.StringIO()) == 0
-
-
-def test_a_marker_without_files_regenerates(tmp_path):
-    pack = tmp_path / "P"
-    write_audio(pack / "Song" / "x.ogg", 8)
-    (pack / "Song" / MARKER).write_text(json.dumps({"mode": "new", "audio": "x.ogg"}))
-    code, written = run(pack)
-    assert code == 0 and len(written) == 2 and not (pack / "Song" / MARKER).exists()
 
 
 def test_written_chart_failing_check_counts_as_failed(tmp_path, capsys):
@@ -202,21 +208,6 @@ def test_missing_weights_fail_once_before_any_song(tmp_path):
     with pytest.raises(WeightsError, match="no placement model"):
         run_pack(pack, ["Easy"], weights_dir=tmp_path / "no-weights", out=io.StringIO())
     assert not (pack / "S" / MARKER).exists()
-
-
-def test_resume_an_interrupted_add(tmp_path):
-    pack = tmp_path / "P"
-    song = make_song(pack / "B", sm=clean_sm(), ssc=clean_ssc(), seconds=8)
-    # an --add of Medium that was killed after the .sm was rewritten, before the .ssc
-    fake_make_charts(song / "song.ogg", ["Medium"], add=True)
-    (song / "song.ssc").write_text(clean_ssc(), encoding="utf-8")
-    (song / MARKER).write_text(json.dumps({"mode": "add", "difficulties": ["Medium"]}))
-    assert [p.code for p in check_paths([song])[0]] == ["sm-ssc-mismatch"]
-    job = plan_song(song, ["Easy"], False)  # even without --add, the interrupted addition is finished
-    assert (job.mode, job.difficulties) == ("resume-add", ["Medium"])
-    code, written = run(pack, ["Easy"])
-    assert code == 0 and written == [str(song / "song.ssc")]
-    assert check_paths([song])[0] == [] and not (song / MARKER).exists()
 
 
 def test_failed_add_leaves_no_marker(tmp_path):

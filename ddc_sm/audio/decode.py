@@ -17,6 +17,7 @@ STEPMANIA_PLAYS = (".mp3", ".oga", ".ogg", ".wav")  # in the order StepMania 5 l
 MAX_DURATION_S = 30 * 60.0
 MIN_DURATION_S = 5.0
 SILENCE_PEAK = 1e-4  # about -80 dBFS
+ENCODE_BLOCK = 1 << 16  # frames per write when encoding Ogg Vorbis
 
 
 @dataclass(frozen=True)
@@ -117,11 +118,25 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, check
         raise AudioError(f"expected an audio file, got a folder: {path}")
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
         raise AudioError(f"unsupported audio type '{path.suffix}' for {path} (use one of {', '.join(AUDIO_EXTENSIONS)})")
+    if check:  # the header's length first: a 31-minute file is refused before it is decoded (1 GB)
+        try:
+            with _quiet_stderr():
+                expected = header_duration(path)
+        except AudioError:
+            expected = None
+        if expected is not None and expected > MAX_DURATION_S:
+            raise AudioError(f"audio is {expected / 60:.1f} minutes long; the limit is {MAX_DURATION_S / 60:.0f} "
+                             f"minutes: {path}")
+    else:
+        expected = None
     y, sr, warnings = _decode(path)
     if y.size == 0 or not np.all(np.isfinite(y)):
         raise AudioError(f"audio file {path} holds no usable samples (empty or corrupt)")
     audio = Audio(np.ascontiguousarray(y, dtype=np.float32), sr, path, warnings)
     if check:
+        if expected is not None and audio.duration < min(MIN_DURATION_S, 0.5 * expected):
+            raise AudioError(f"only {audio.duration:.1f} s of {expected:.1f} s could be decoded (the file is corrupt): "
+                             f"{path}")
         if audio.duration < MIN_DURATION_S:
             raise AudioError(f"audio is {audio.duration:.1f} s long; at least {MIN_DURATION_S:.0f} s is needed for a chart: {path}")
         if audio.duration > MAX_DURATION_S:
@@ -157,21 +172,28 @@ def playable_copy(path: str | os.PathLike) -> Path:
     target = path.with_suffix(".ogg")
     if target.exists():
         return target
-    import tempfile
-
     import soundfile
 
+    from ddc_sm.simfiles.writer import temporary_beside
+
+    tmp = None
     try:
-        data, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".ogg", dir=str(target.parent))
-        os.close(fd)
-        try:
-            soundfile.write(tmp, data, sr, format="OGG", subtype="VORBIS")
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with soundfile.SoundFile(str(path)) as src:
+            fd, tmp = temporary_beside(target, existing_mode=False)
+            os.close(fd)
+            # block by block: one soundfile.write of a long Ogg Vorbis stream crashes libvorbis (segfault, >= 60 s)
+            with soundfile.SoundFile(tmp, "w", src.samplerate, src.channels, format="OGG", subtype="VORBIS") as dst:
+                while True:
+                    block = src.read(ENCODE_BLOCK, dtype="float32", always_2d=True)
+                    if not len(block):
+                        break
+                    dst.write(block)
+        os.replace(tmp, target)
     except Exception as exc:
         raise AudioError(f"cannot convert {path.name} to Ogg Vorbis for StepMania: {exc}") from exc
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     return target
 
 
@@ -195,7 +217,8 @@ def header_duration(path: str | os.PathLike) -> Optional[float]:
     import soundfile
 
     try:
-        info = soundfile.info(str(path))
+        with _quiet_stderr():  # decoder chatter (mpg123) is not for the user
+            info = soundfile.info(str(path))
     except Exception as exc:  # unreadable / unsupported
         raise AudioError(str(exc).strip() or type(exc).__name__) from exc
     return float(info.frames) / float(info.samplerate) if info.samplerate and info.frames > 0 else None

@@ -5,6 +5,7 @@ Only the frame headers are read (no decoding), so this is fast and needs no code
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -40,7 +41,16 @@ def _mp3_frame(data: bytes, i: int):
 def mp3_duration(path: Path) -> Optional[float]:
     """Length of an mp3 in seconds, counting its frames (less the LAME encoder delay and padding); None if
     no frames are found.  Within a few hundredths of a second of a full decode, and much faster."""
-    data = Path(path).read_bytes()
+    import mmap
+
+    with open(path, "rb") as f:  # mapped, not read: a 2 GB file costs no memory
+        if os.fstat(f.fileno()).st_size == 0:
+            return None
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _count_frames(data)
+
+
+def _count_frames(data) -> Optional[float]:
     i = 0
     while data[i:i + 3] == b"ID3" and i + 10 <= len(data):  # ID3v2 tags (syncsafe sizes)
         size = (data[i + 6] << 21) | (data[i + 7] << 14) | (data[i + 8] << 7) | data[i + 9]

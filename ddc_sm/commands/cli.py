@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -122,8 +123,9 @@ def make(
     diffs = parse_difficulties(difficulty)
     fmts = parse_formats(formats)
     note = parse_finest(finest)
-    if bpm is not None and not (10.0 <= bpm <= 1000.0):
-        raise UserError(f"--bpm {bpm} is not a usable tempo (10–1000)")
+    from ddc_sm.pipeline.make import _check_timing_options
+
+    _check_timing_options(bpm, offset)
     if len(audio) > 1 and (title is not None or artist is not None or subtitle is not None):
         raise UserError("--title, --artist and --subtitle name one song: give one audio file with them")
     check_audio_paths(audio)
@@ -269,13 +271,24 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+class Interrupted(BaseException):
+    """Ctrl-C (SIGINT) while a command runs."""
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
+    import signal
+
+    def interrupted(_sig, _frame):  # not a KeyboardInterrupt: Click would swallow that and print 'Aborted!'
+        raise Interrupted()
+
+    with contextlib.suppress(ValueError):  # not the main thread: leave SIGINT alone
+        signal.signal(signal.SIGINT, interrupted)
     try:
         app(args=argv, standalone_mode=True)
     except DdcSmError as exc:
         _err(f"error: {exc}")
         sys.exit(2)
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         _err("interrupted")
         sys.exit(130)

@@ -7,13 +7,14 @@ folder that belong to this audio.  An existing chart is never touched unless ``f
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
-from ddc_sm.audio.decode import Audio, load_audio, playable_copy
+from ddc_sm.audio.decode import STEPMANIA_PLAYS, Audio, load_audio, playable_copy
 from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.errors import ChartExistsError, UserError
 from ddc_sm.placement.inference import load_placer
@@ -22,7 +23,9 @@ from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
 from ddc_sm.simfiles.dataset import chart_difficulties
 from ddc_sm.simfiles.folders import existing_simfiles
 from ddc_sm.simfiles.meter import estimate_meter, monotone_meters
-from ddc_sm.simfiles.writer import GeneratedChart, SongInfo, add_charts, new_simfile, write_atomically
+from ddc_sm.simfiles.compat import import_simfile
+from ddc_sm.simfiles.writer import (GeneratedChart, SongInfo, add_charts, check_targets, new_simfile, recover,
+                                    song_lock, write_charts)
 from ddc_sm.timing.grid import GRID_RULES, NOTE_VALUES, ConstantTiming, limit_rule, simfile_timing, snap_times
 
 # Rows per second of audio in the human charts of the split's train songs: 10th percentile to the 75th (to the
@@ -148,7 +151,56 @@ def density_bounded_times(placer, prob: np.ndarray, difficulty: str, duration: f
     return placer.times_from_probability(prob, difficulty, threshold=low if len(times) < lo else high)
 
 
-def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None, offset: float | None = None,
+def make_charts(audio_path, difficulties: list[str], **options) -> MakeResult:
+    """Generate charts for ``audio_path`` and write them beside it (options: see :func:`_make_charts`).
+
+    Only the audio's own folder is written, under its lock (:func:`ddc_sm.simfiles.writer.song_lock`: a second
+    run on the same song fails at once, naming the first one's pid); what an interrupted run left half-written
+    there is finished first (:func:`ddc_sm.simfiles.writer.recover`).
+    """
+    audio_path = Path(audio_path)
+    if audio_path.is_dir():
+        raise UserError(f"{audio_path} is a folder, not an audio file (use `ddc-sm pack {audio_path}` for a pack)")
+    if not audio_path.is_file():
+        raise UserError(f"audio file not found: {audio_path}")
+    with song_lock(audio_path.parent):
+        recover(audio_path.parent)
+        return _make_charts(audio_path, difficulties, **options)
+
+
+MAX_OFFSET_S = 600.0
+
+
+def _check_timing_options(bpm, offset) -> None:
+    if bpm is not None and not (math.isfinite(bpm) and 10.0 <= bpm <= 1000.0):
+        raise UserError(f"--bpm {bpm} is not a usable tempo (10–1000)")
+    if offset is not None and not (math.isfinite(offset) and abs(offset) <= MAX_OFFSET_S):
+        raise UserError(f"--offset {offset} is not a usable offset (seconds, between -{MAX_OFFSET_S:.0f} and "
+                        f"{MAX_OFFSET_S:.0f})")
+
+
+def _existing_timing(path: Path):
+    """The timing of an existing chart for --add, checked usable (finite offset, positive BPMs)."""
+    from ddc_sm.errors import SimfileError, TimingError
+    from ddc_sm.simfiles.lint import _float_or_none, parse_beat_values
+
+    try:
+        sim = import_simfile().open(str(path), strict=False)
+    except Exception as exc:
+        raise SimfileError(f"cannot read the existing chart {path.name}: {type(exc).__name__}") from None
+    bpms, bad = parse_beat_values(sim.get("BPMS"))
+    offset_text = (sim.get("OFFSET") or "0").strip() or "0"
+    offset = _float_or_none(offset_text)
+    if bad or not bpms or any(not (0 < v <= 100000) for _b, v in bpms) or min(b for b, _v in bpms) != 0:
+        raise TimingError(f"{path.name}: #BPMS {(sim.get('BPMS') or '').strip()[:60]!r} cannot time new charts "
+                          "(--add keeps the existing timing); fix it or use --force")
+    if offset is None or abs(offset) > MAX_OFFSET_S:
+        raise TimingError(f"{path.name}: #OFFSET {offset_text[:40]!r} cannot time new charts (--add keeps the "
+                          "existing timing); fix it or use --force")
+    return simfile_timing(path)
+
+
+def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None, offset: float | None = None,
                 force: bool = False, add: bool = False, formats=("sm", "ssc"), weights_dir=None,
                 beam_size: int = 20, seed: int = 0, log: Log = None, offset_shift: float = 0.0,
                 title: str | None = None, artist: str | None = None, subtitle: str | None = None,
@@ -169,10 +221,7 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
         raise UserError(f"unknown difficulties {unknown}; use {', '.join(DIFFICULTIES)}")
     if finest is not None and finest not in NOTE_VALUES:
         raise UserError(f"--finest {finest}: use one of {', '.join(map(str, NOTE_VALUES))}")
-    if bpm is not None and not (10.0 <= bpm <= 1000.0):
-        raise UserError(f"--bpm {bpm} is not a usable tempo (10–1000)")
-    if not audio_path.is_file():
-        raise UserError(f"audio file not found: {audio_path}")
+    _check_timing_options(bpm, offset)
     result = MakeResult(audio_path)
     existing = existing_simfiles(audio_path)
     if existing and not force and not add:
@@ -182,7 +231,7 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
                                f"(use --force to replace {them} or --add to add missing difficulties)")
     targets: dict[Path, list[str]] = {}  # file -> difficulties to write into it
     if add and existing:
-        present = {p: chart_difficulties(p) for p in existing}
+        present = {p: _difficulties_of(p) for p in existing}
         for p in existing:
             missing = [d for d in difficulties if d not in present[p]]
             if missing:
@@ -196,7 +245,7 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
         if title is not None or artist is not None or subtitle is not None:
             say("note: --title/--artist/--subtitle are ignored with --add; the existing chart's are kept")
         timing_source = next((p for p in existing if p.suffix.lower() == ".ssc"), existing[0])
-        timing = simfile_timing(timing_source)
+        timing = _existing_timing(timing_source)
     else:
         for kind in formats:
             same_kind = [p for p in existing if p.suffix.lower() == f".{kind}"]
@@ -214,6 +263,9 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
             result.warnings.append(f"the folder also holds {', '.join(others)}: StepMania loads one simfile per "
                                    "song folder, so give each song a folder of its own")
         timing = None
+    check_targets(list(targets), overwrite=True)
+    if audio_path.suffix.lower() not in STEPMANIA_PLAYS:
+        check_targets([audio_path.with_suffix(".ogg")], overwrite=True)
 
     say(f"reading {audio_path.name}...")
     audio = load_audio(audio_path)
@@ -229,9 +281,15 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
     charts, warnings = generate_charts(audio, wanted, timing, weights_dir=weights_dir, beam_size=beam_size,
                                        seed=seed, log=say, finest=finest)
     result.charts, result.warnings = charts, result.warnings + warnings
+    empty = [c.difficulty for c in charts if not c.beats]
+    if empty:
+        from ddc_sm.errors import TimingError
+
+        raise TimingError(f"no steps could be placed for {', '.join(empty)} (check --offset/--bpm against the "
+                          "audio); nothing written")
     by_name = {c.difficulty: c for c in charts}
     if add and existing:
-        texts = {p: str(add_charts(p, [by_name[d] for d in ds])) for p, ds in targets.items()}
+        texts = {p: add_charts(p, [by_name[d] for d in ds]) for p, ds in targets.items()}
     else:
         from ddc_sm.simfiles.song_info import song_meta
 
@@ -248,12 +306,23 @@ def make_charts(audio_path, difficulties: list[str], *, bpm: float | None = None
                         subtitle=meta.subtitle)
         texts = {p: str(new_simfile(p.suffix.lower().lstrip("."), info, [by_name[d] for d in ds]))
                  for p, ds in targets.items()}
-    for p, text in texts.items():
-        write_atomically(p, text, overwrite=True)
-        result.written.append(p)
+    write_charts(texts, overwrite=True)
+    result.written += list(texts)
     for w in result.warnings:
         say(f"warning: {w}")
     return result
+
+
+def _difficulties_of(path: Path) -> set[str]:
+    from ddc_sm.errors import SimfileError
+
+    try:
+        return chart_difficulties(path)
+    except SimfileError:
+        raise
+    except Exception as exc:
+        raise SimfileError(f"cannot read the existing chart {path.name} ({type(exc).__name__}); fix it or use "
+                           "--force") from None
 
 
 def _resolve_tempo(audio: Audio, bpm, offset, result: MakeResult, say, shift: float = 0.0) -> tuple[float, float]:

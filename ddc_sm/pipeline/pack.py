@@ -9,18 +9,18 @@ file.  For each one, in sorted order:
 * a song that fails (corrupt audio, unreadable chart, ...) is reported and the run goes on; the exit code is 1
   when any song failed.
 
-Resuming: before writing a song, a small marker file ``.ddc-sm-pack.json`` is put in its folder and it is
-removed once the song's charts are all written.  Each chart file is written atomically by the chart writer,
-but a run killed between the .sm and the .ssc of a new song would otherwise leave a song with one file that
-looks done; a re-run sees the marker and regenerates that song (overwriting only the files the interrupted
-run created).  Generation is deterministic, so a re-run writes the same charts.
+Resuming: a song's .sm and .ssc are written as one unit by the chart writer
+(:func:`ddc_sm.simfiles.writer.write_charts`); a run killed during the renames is finished by the next run
+(:func:`ddc_sm.simfiles.writer.recover`, under the song folder's lock), so a song either has its charts or has
+none.  Nothing in the pack is trusted to mean ``--force``: a ``.ddc-sm-pack.json`` marker that older versions
+wrote (or that a pack ships) is ignored.  Only a song's own folder is written: a song whose #MUSIC leaves it
+fails.
 
 Every chart written is linted with ``ddc-sm check``; a new error there makes the song count as failed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass, field, replace
@@ -33,6 +33,7 @@ from ddc_sm.errors import DdcSmError, UserError
 from ddc_sm.simfiles.dataset import chart_difficulties
 from ddc_sm.simfiles.folders import existing_simfiles, find_song_dirs
 from ddc_sm.simfiles.music import song_music
+from ddc_sm.simfiles.writer import needs_recovery, recover, song_lock
 
 MARKER = ".ddc-sm-pack.json"
 FORMATS = ("sm", "ssc")
@@ -42,7 +43,7 @@ FORMATS = ("sm", "ssc")
 class SongJob:
     song_dir: Path
     audio: Path
-    mode: str  # "new" | "add" | "resume-new" | "resume-add"
+    mode: str  # "new" | "add"
     difficulties: list[str]
     offset_shift: float = 0.0  # seconds: the pack's sync convention (``--match-sync``), for new charts
     formats: tuple[str, ...] = FORMATS
@@ -64,12 +65,9 @@ def plan_song(song_dir: Path, difficulties: list[str], add: bool) -> SongJob | S
         audio = song_music(song_dir)
         if audio is None:
             return SongOutcome(song_dir, "skipped", message="no audio")
-        marker = _read_marker(song_dir)
-        if marker is not None:
-            if marker.get("mode") == "add":  # finish the interrupted addition (and add what this run asks)
-                asked = [d for d in DIFFICULTIES if d in set(marker.get("difficulties") or []) or (add and d in difficulties)]
-                return SongJob(song_dir, audio, "resume-add", asked or difficulties)
-            return SongJob(song_dir, audio, "resume-new", difficulties)
+        if needs_recovery(song_dir):  # an interrupted run's half-written unit: finish it first
+            with song_lock(song_dir):
+                recover(song_dir)
         existing = existing_simfiles(audio)
         if not existing:
             return SongJob(song_dir, audio, "new", difficulties)
@@ -82,34 +80,6 @@ def plan_song(song_dir: Path, difficulties: list[str], add: bool) -> SongJob | S
         return SongOutcome(song_dir, "failed", message=str(exc))
     except Exception as exc:  # keep going past anything one song does
         return SongOutcome(song_dir, "failed", message=f"{type(exc).__name__}: {exc}")
-
-
-def _read_marker(song_dir: Path) -> Optional[dict]:
-    path = song_dir / MARKER
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {"mode": "new"}
-    except (OSError, ValueError):
-        return {"mode": "new"}
-
-
-def _write_marker(song_dir: Path, data: dict) -> None:
-    tmp = song_dir / (MARKER + ".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, song_dir / MARKER)
-
-
-def _clear_marker(song_dir: Path) -> None:
-    (song_dir / MARKER).unlink(missing_ok=True)
-    (song_dir / (MARKER + ".tmp")).unlink(missing_ok=True)
-
-
-def _remove_stale_temp_files(job: SongJob) -> None:
-    """Temporary files the chart writer left behind when its process was killed (``.<stem>.*.tmp``)."""
-    for p in job.song_dir.glob(f".{job.audio.stem}.*.tmp"):
-        p.unlink(missing_ok=True)
 
 
 def _lint_errors(paths: list[Path]) -> set[tuple]:
@@ -126,29 +96,15 @@ def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -
     """Generate one song's charts (in this process); never raises for a problem of the song."""
     if maker is None:
         from ddc_sm.pipeline.make import make_charts as maker
-    mode = job.mode
-    add = mode in ("add", "resume-add")
-    force = mode == "resume-new"  # overwrite what the interrupted run wrote for this song
-    planned = [job.audio.with_suffix(f".{kind}") for kind in job.formats]
+    add = job.mode == "add"
     try:
-
-        before_files = existing_simfiles(job.audio) if add else []
-        before = _lint_errors(before_files)
-        stamps = {p: _stamp(p) for p in (before_files if add else planned)}
-        if mode.startswith("resume"):
-            _remove_stale_temp_files(job)
-        _write_marker(job.song_dir, {"mode": "add" if add else "new", "audio": job.audio.name,
-                                     "difficulties": list(job.difficulties),
-                                     "files": [p.name for p in stamps]})
-        result = maker(job.audio, job.difficulties, force=force, add=add, formats=job.formats,
+        before = _lint_errors(existing_simfiles(job.audio) if add else [])
+        result = maker(job.audio, job.difficulties, force=False, add=add, formats=job.formats,
                        weights_dir=weights_dir, log=None, offset_shift=job.offset_shift, **job.options)
     except DdcSmError as exc:
-        _finish_failed(job, locals().get("stamps", {}))
         return SongOutcome(job.song_dir, "failed", message=str(exc))
     except Exception as exc:
-        _finish_failed(job, locals().get("stamps", {}))
         return SongOutcome(job.song_dir, "failed", message=f"{type(exc).__name__}: {exc}")
-    _clear_marker(job.song_dir)
     written = [Path(p) for p in result.written]
     if not written:
         return SongOutcome(job.song_dir, "done", message="has every asked difficulty")
@@ -163,23 +119,6 @@ def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -
         return SongOutcome(job.song_dir, "failed", names,
                            f"written chart fails check ({len(new_errors)} error(s)); first: {where}: {first[4]}")
     return SongOutcome(job.song_dir, "written", names)
-
-
-def _stamp(path: Path):
-    try:
-        st = path.stat()
-        return (st.st_mtime_ns, st.st_size)
-    except OSError:
-        return None
-
-
-def _finish_failed(job: SongJob, stamps: dict) -> None:
-    """After a failure, keep the marker only when the song's files were partly written (a re-run redoes it)."""
-    if any(_stamp(p) != before for p, before in stamps.items()):
-        return
-    if job.mode == "resume-new" and any(before is not None for before in stamps.values()):
-        return  # still the interrupted run's files to redo
-    _clear_marker(job.song_dir)
 
 
 def _init_worker(threads: int) -> None:
@@ -282,24 +221,47 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures.process import BrokenProcessPool
 
             threads = max(1, (os.cpu_count() or 1) // jobs)
             ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
             with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx, initializer=_init_worker,
                                      initargs=(threads,)) as pool:
                 futures = {pool.submit(_run_song_in_worker, job, maker, weights_dir): job for job in todo}
+                broken: list[SongJob] = []  # songs of a pool a crashed worker broke: each is retried alone
                 try:
                     for fut in as_completed(futures):
                         job = futures[fut]
                         try:
                             outcome = fut.result()
-                        except Exception as exc:  # the worker process died
+                        except BrokenProcessPool:
+                            broken.append(job)
+                            continue
+                        except Exception as exc:
                             outcome = SongOutcome(job.song_dir, "failed", message=f"worker failed: {type(exc).__name__}: {exc}")
                         progress.update(task, description=f"charted {name(job.song_dir)[:40]}")
                         finished(outcome)
                 except KeyboardInterrupt:
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
+            for job in sorted(broken, key=lambda j: j.song_dir):  # alone, a crash fails only its own song
+                again = plan_song(job.song_dir, job.difficulties, job.mode == "add")
+                if isinstance(again, SongOutcome):  # its worker finished it before the pool broke
+                    if again.status in ("skipped", "done"):
+                        again = SongOutcome(job.song_dir, "written", [str(p) for p in existing_simfiles(job.audio)])
+                    finished(again)
+                    continue
+                with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_init_worker,
+                                         initargs=(threads,)) as alone:
+                    try:
+                        outcome = alone.submit(_run_song_in_worker, job, maker, weights_dir).result()
+                    except BrokenProcessPool:
+                        outcome = SongOutcome(job.song_dir, "failed", message="the worker process crashed "
+                                              "(a decoder or encoder fault); the song's folder was left as it was")
+                    except Exception as exc:
+                        outcome = SongOutcome(job.song_dir, "failed", message=f"worker failed: {type(exc).__name__}: {exc}")
+                progress.update(task, description=f"charted {name(job.song_dir)[:40]}")
+                finished(outcome)
         progress.update(task, description="charting done")
 
     ordered = [outcomes[s] for s in songs if s in outcomes]

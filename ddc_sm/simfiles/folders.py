@@ -9,7 +9,7 @@ from typing import Iterable
 from ddc_sm.audio.decode import AUDIO_EXTENSIONS
 from ddc_sm.errors import UserError
 from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
-from ddc_sm.simfiles.music import music_tag
+from ddc_sm.simfiles.music import inside, music_tag
 
 
 def find_song_dirs(roots: Iterable[str | os.PathLike] | str | os.PathLike,
@@ -47,7 +47,8 @@ def collect_simfiles(paths: Iterable[os.PathLike | str]) -> list[Path]:
             continue
         for song_dir in find_song_dirs(path):
             found += sorted(p for p in song_dir.iterdir()
-                            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SIMFILE_EXTENSIONS)
+                            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SIMFILE_EXTENSIONS
+                            and inside(song_dir, p))  # a symlink out of the folder is not read
     unique = list(dict.fromkeys(found))
     return sorted(unique, key=lambda p: (str(p.parent), p.name.lower()))
 
@@ -61,7 +62,7 @@ def existing_simfiles(audio_path: str | os.PathLike) -> list[Path]:
     audio_files = [p for p in folder.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS]
     out = []
     for p in sorted(folder.iterdir()):
-        if p.suffix.lower() not in SIMFILE_EXTENSIONS or not p.is_file():
+        if p.suffix.lower() not in SIMFILE_EXTENSIONS or not p.is_file() or not inside(folder, p):
             continue
         music = music_tag(p)
         names_this_audio = p.stem.lower() == audio_path.stem.lower() or music.lower() == audio_path.name.lower()

@@ -66,6 +66,12 @@ END_ERROR_S = 1.0
 
 ERROR, WARNING = "error", "warning"
 
+MAX_BEAT = 10 ** 6  # a beat (or BPM/stop value) beyond this is no timing a song has
+MAX_BPM = 10 ** 6
+MAX_OFFSET_S = 3600.0
+MAX_METER = 10 ** 4
+MAX_SIMFILE_BYTES = 20 * 1024 * 1024  # a bigger simfile is reported as such, not parsed
+
 
 @dataclass
 class Problem:
@@ -98,13 +104,25 @@ class Problem:
 
     def to_dict(self) -> dict:
         return {"file": self.file, "chart": self.chart, "measure": self.measure,
-                "beat": None if self.beat is None else float(self.beat), "location": self.location or None,
+                "beat": None if self.beat is None else _json_float(self.beat), "location": self.location or None,
                 "severity": self.severity, "code": self.code, "message": self.message}
 
 
 def format_beat(beat: Fraction) -> str:
-    text = f"{float(beat):.3f}".rstrip("0").rstrip(".")
+    try:
+        value = float(beat)
+    except OverflowError:
+        return "-huge" if beat < 0 else "huge"
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
+
+
+def _json_float(x: Fraction) -> Optional[float]:
+    try:
+        value = float(x)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _measure_of(beat: Fraction) -> int:
@@ -126,9 +144,12 @@ def parse_beat_values(text: Optional[str]) -> tuple[list[tuple[Fraction, float]]
         try:
             if len(pieces) != 2:
                 raise ValueError
-            beat = Fraction(pieces[0].strip()).limit_denominator(48 * 1000)
-            value = float(pieces[1].strip())
-            if value != value or value in (float("inf"), float("-inf")):
+            beat_text, value_text = pieces[0].strip(), pieces[1].strip()
+            if len(beat_text) > 40 or len(value_text) > 40:
+                raise ValueError
+            beat = Fraction(beat_text).limit_denominator(48 * 1000)
+            value = float(value_text)
+            if value != value or value in (float("inf"), float("-inf")) or abs(beat) > MAX_BEAT:
                 raise ValueError
         except (ValueError, ZeroDivisionError):
             bad.append(part)
@@ -234,6 +255,21 @@ class SimfileChecker:
 
     # -- whole file ---------------------------------------------------------------------------------------
     def run(self) -> "SimfileChecker":
+        try:
+            size = self.path.stat().st_size
+            with open(self.path, "rb") as f:
+                head = f.read(4)
+        except OSError as exc:
+            self.report(ERROR, "parse", f"cannot read the file: {exc.strerror or exc}")
+            return self
+        if size > MAX_SIMFILE_BYTES:
+            self.report(ERROR, "too-large", f"the file is {size / 2 ** 20:.0f} MB; a simfile over "
+                        f"{MAX_SIMFILE_BYTES // 2 ** 20} MB is not checked (StepMania would struggle to load it)")
+            return self
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) == 4 and (head[1::2] == b"\0\0" or head[0::2] == b"\0\0")):
+            self.report(ERROR, "encoding", "the file is UTF-16 encoded; StepMania reads simfiles as UTF-8 "
+                        "(save it as UTF-8)")
+            return self
         sf = _simfile()
         try:
             self.sim = sf.open(str(self.path), strict=False)
@@ -287,6 +323,14 @@ class SimfileChecker:
                     usable = False
                     self.report(ERROR, "bpm-zero", "BPM 0 (StepMania ignores it, so the timing after it is wrong)",
                                 chart_label, _measure_of(beat), beat)
+                elif abs(value) > MAX_BPM:
+                    usable = False
+                    self.report(ERROR, "bpm-range", f"BPM {value:g} is not a tempo StepMania can play",
+                                chart_label, _measure_of(beat), beat)
+                elif value < 0 and beat == first[0]:
+                    usable = False
+                    self.report(ERROR, "bpm-negative", f"the first BPM is negative ({value:g}): StepMania cannot "
+                                "start a song backwards", chart_label, _measure_of(beat), beat)
                 elif value < 0:
                     self.report(WARNING, "bpm-negative",
                                 f"negative BPM {value:g}: a gimmick StepMania 5 turns into a warp; other players mistime it",
@@ -306,12 +350,20 @@ class SimfileChecker:
             offset = _float_or_none(offset_text)
             if offset is None:
                 usable = False
-                self.report(ERROR, "offset-malformed", f"{where}#OFFSET {str(offset_text).strip()!r} is not a number", chart_label)
+                self.report(ERROR, "offset-malformed", f"{where}#OFFSET {str(offset_text).strip()[:40]!r} is not a number", chart_label)
+            elif abs(offset) > MAX_OFFSET_S:
+                usable = False
+                self.report(ERROR, "offset-range", f"{where}#OFFSET {offset:g} s is more than an hour", chart_label)
+                offset = None
         return offset, sorted(bpms), sorted(stops), usable
 
     def _check_music_tag(self, sim):
         tag = (sim.get("MUSIC") or "").strip()
         path, how = resolve_music(self.path.parent, tag)
+        if how == "outside":
+            self.report(ERROR, "music-outside", f"#MUSIC {tag!r} is outside the song folder (StepMania players and "
+                        "ddc-sm read music only from the song's own folder); not opened")
+            return None
         if path is None:
             if tag:
                 self.report(ERROR, "music-missing", f"#MUSIC {tag!r} not found, and no other audio in the folder")
@@ -379,11 +431,16 @@ class SimfileChecker:
         meter_text = (chart.meter or "").strip()
         meter = None
         try:
+            if len(meter_text) > 12:
+                raise ValueError
             meter = int(meter_text)
         except ValueError:
-            self.report(ERROR, "meter", f"meter {meter_text!r} is not an integer", label)
+            self.report(ERROR, "meter", f"meter {meter_text[:20]!r}{'...' if len(meter_text) > 20 else ''} is not "
+                        "a usable integer", label)
         if meter is not None and meter < 1:
             self.report(ERROR, "meter", f"meter {meter} is below 1", label)
+        elif meter is not None and meter > MAX_METER:
+            self.report(ERROR, "meter", f"meter {meter} is not a usable difficulty rating", label)
         if canon is not None and canon != "Edit":
             key = (steps_type.lower(), canon)
             if key in seen:
