@@ -173,7 +173,8 @@ def main() -> int:
         tv = [c for c in fit_on if c.difficulty == d]
         te = [c for c in test if c.difficulty == d]
         print(f"{d:10} {slack:5.1f} {_pct(JUMP_TARGET[d]):>6} {share:5.2f} {new_share:6.2f} {all_budget[d][0]:9.2f} | "
-              f"{len(tv):6d} {_pct(jump_coverage(tv, share, slack)):>6} {_pct(jump_coverage(tv, new_share, slack)):>6} | "
+              f"{len(tv):6d} {_pct(jump_coverage(tv, share, slack)):>6} "
+              f"{_pct(jump_coverage(tv, new_share, slack)):>6} | "
               f"{len(te):4d} {_pct(jump_coverage(te, share, slack)):>6} {_pct(jump_coverage(te, new_share, slack)):>6}")
     print("(coverage: share of the charts within the budget; 'all songs': the same rule fitted on every song, test "
           "included)")
@@ -187,7 +188,8 @@ def main() -> int:
     print(f"  all songs (test included): {raw_all[0]:.4f} + {raw_all[1]:.4f} x -> {round_meter_fit(*raw_all)}")
     print(f"  train+valid:               {raw[0]:.4f} + {raw[1]:.4f} x -> {new}")
     print(f"  in the code:               {old}")
-    print("mean absolute meter error: of the line, and of the meter make writes (rounded, within the difficulty's range)")
+    print("mean absolute meter error: of the line, and of the meter make writes "
+          "(rounded, within the difficulty's range)")
     print(f"{'charts':14} {'code line':>9} {'written':>7} {'fitted line':>11} {'written':>7}")
     for name, part in (("train+valid", fit_on), ("test", test)):
         a, b = meter_errors(part, *old), meter_errors(part, *new)

@@ -80,7 +80,8 @@ def test_meter_fit_recovers_a_line_and_rounds_like_the_constants():
     assert fc.meter_errors([medium_9], a, b) == (pytest.approx(0.0), pytest.approx(1.0))
 
 
-@pytest.mark.skipif(not (SHARED / "packs").is_dir(), reason=f"real charts not found at {SHARED}; skipping the refit check")
+@pytest.mark.skipif(not (SHARED / "packs").is_dir(),
+                    reason=f"real charts not found at {SHARED}; skipping the refit check")
 def test_constants_in_the_code_are_the_train_valid_fit():
     from ddc_sm import DIFFICULTIES
     from ddc_sm.selection.inference import JUMP_BUDGET
