@@ -1,0 +1,202 @@
+"""Fit two tuned constants on the train+valid human charts (never the test songs) and print their figures.
+
+    python benchmarks/fit_constants.py            # human charts under ../shared/data
+    python benchmarks/fit_constants.py ROOT       # another folder of packs
+
+Songs are split by song (``ddc_sm/simfiles/split_shared_data.json``); a song the split file does not list goes
+to train or valid the way training puts it (:func:`ddc_sm.simfiles.splits.training_part`), never to test.
+Only train+valid charts choose the values; the test charts are only scored.
+
+1. ``JUMP_BUDGET`` (``ddc_sm/selection/inference.py``), per difficulty ``(share, slack)``: a chart stays within
+   it when, at every step k (rows with something to hit, counted from 1), at most ``share * k + slack`` of its
+   first k steps are jumps (rows with 2+ hit columns) -- what the beam search enforces.  The slack is kept as
+   it is in the code; the share is the smallest on the 0.05 grid (0.05 .. 1.00) with which at least
+   ``JUMP_TARGET`` of that difficulty's train+valid charts stay within the budget: 92 % for Beginner, Easy and
+   Medium (where the model writes too many jumps, so the budget should bite), 95 % for Hard and Challenge
+   (where jumps belong to the style).  On all songs this rule gives back the values first chosen by hand.
+2. ``INTERCEPT, SLOPE`` (``ddc_sm/simfiles/meter.py``): least squares of a chart's #METER on
+   ``steps_per_second(chart.times)`` (its non-empty rows), all five difficulties pooled; the intercept is
+   rounded to 0.1 and the slope to 0.01.  On all songs this gives back 1.2 and 1.78.
+
+Prints the fitted values next to the ones in the code, the jump budget's coverage (share of charts within it)
+and the meter's mean absolute error, each on train+valid and on test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_ROOT = REPO.parent / "shared" / "data"
+
+SHARE_GRID = tuple(round(0.05 * i, 2) for i in range(1, 21))
+JUMP_TARGET = {"Beginner": 0.92, "Easy": 0.92, "Medium": 0.92, "Hard": 0.95, "Challenge": 0.95}
+INTERCEPT_DECIMALS, SLOPE_DECIMALS = 1, 2
+
+
+@dataclass
+class Chart:
+    song: str
+    part: str  # train, valid or test
+    difficulty: str
+    meter: int
+    times: np.ndarray
+    rows: list[str]
+
+
+def within_jump_budget(rows: Sequence[str], share: float, slack: float) -> bool:
+    """Whether at every step k at most ``share * k + slack`` of the first k steps are jumps.
+
+    As in the beam search's ``JumpBudget`` (a jump at step k is allowed while the jumps so far, it included, are
+    at most ``share * k + slack``); rows with nothing to hit are not steps.  The small tolerance keeps products
+    such as 0.15 * 20 from falling a rounding error below a whole number of jumps.
+    """
+    from ddc_sm.simfiles.stats import step_columns
+
+    steps = jumps = 0
+    for row in rows:
+        n = len(step_columns(row))
+        if n == 0:
+            continue
+        steps += 1
+        if n >= 2:
+            jumps += 1
+            if jumps > share * steps + slack + 1e-9:
+                return False
+    return True
+
+
+def jump_coverage(charts: Sequence[Chart], share: float, slack: float) -> float:
+    """Share of ``charts`` within the budget (nan for none)."""
+    if not charts:
+        return float("nan")
+    return sum(within_jump_budget(c.rows, share, slack) for c in charts) / len(charts)
+
+
+def fit_jump_share(charts: Sequence[Chart], slack: float, target: float, grid: Sequence[float] = SHARE_GRID) -> float:
+    """The smallest share of ``grid`` with which at least ``target`` of ``charts`` stay within the budget."""
+    for share in sorted(grid):
+        if jump_coverage(charts, share, slack) >= target:
+            return share
+    return max(grid)
+
+
+def fit_jump_budget(charts: Sequence[Chart], slacks: dict[str, float]) -> dict[str, tuple[float, float]]:
+    return {d: (fit_jump_share([c for c in charts if c.difficulty == d], slack, JUMP_TARGET[d]), slack)
+            for d, slack in slacks.items()}
+
+
+def fit_meter(charts: Sequence[Chart]) -> tuple[float, float]:
+    """Least-squares (intercept, slope) of meter on steps per second, unrounded."""
+    from ddc_sm.simfiles.meter import steps_per_second
+
+    x = np.array([steps_per_second(c.times) for c in charts], dtype=np.float64)
+    y = np.array([c.meter for c in charts], dtype=np.float64)
+    (intercept, slope), *_ = np.linalg.lstsq(np.c_[np.ones_like(x), x], y, rcond=None)
+    return float(intercept), float(slope)
+
+
+def round_meter_fit(intercept: float, slope: float) -> tuple[float, float]:
+    return round(intercept, INTERCEPT_DECIMALS), round(slope, SLOPE_DECIMALS)
+
+
+def meter_errors(charts: Sequence[Chart], intercept: float, slope: float) -> tuple[float, float]:
+    """Mean absolute error of the line itself, and of the meter ``make`` writes (rounded, bounded per difficulty
+    as :func:`ddc_sm.simfiles.meter.estimate_meter`; before ``monotone_meters``)."""
+    from ddc_sm.simfiles.meter import METER_RANGE, steps_per_second
+
+    if not charts:
+        return float("nan"), float("nan")
+    line, written = [], []
+    for c in charts:
+        pred = intercept + slope * steps_per_second(c.times)
+        lo, hi = METER_RANGE[c.difficulty]
+        line.append(abs(pred - c.meter))
+        written.append(abs(int(min(hi, max(lo, round(pred)))) - c.meter))
+    return float(np.mean(line)), float(np.mean(written))
+
+
+def load_charts(root: Path) -> list[Chart]:
+    from ddc_sm.simfiles.dataset import iter_songs
+    from ddc_sm.simfiles.splits import load_split, training_part
+
+    split = load_split()
+    out = []
+    for song in iter_songs([root]):
+        part = training_part(song.key, split)
+        for c in song.charts:
+            out.append(Chart(song.key, part, c.difficulty, c.meter, np.asarray(c.times), list(c.rows)))
+    return out
+
+
+def _pct(x: float) -> str:
+    return "  n/a" if x != x else f"{100 * x:4.1f}%"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT, help="folder of packs (default ../shared/data)")
+    args = ap.parse_args()
+    if not args.root.exists():
+        print(f"skipped: {args.root} not found (the shared data is needed to fit these constants)")
+        return 0
+    sys.path.insert(0, str(REPO))
+    from ddc_sm import DIFFICULTIES
+    from ddc_sm.selection.inference import JUMP_BUDGET
+    from ddc_sm.simfiles import meter
+
+    charts = load_charts(args.root)
+    fit_on = [c for c in charts if c.part in ("train", "valid")]
+    test = [c for c in charts if c.part == "test"]
+    songs = {p: len({c.song for c in charts if (c.part == "test") == (p == "test")}) for p in ("fit", "test")}
+    print(f"{args.root}: {len(charts)} charts; fitted on train+valid ({songs['fit']} songs, {len(fit_on)} charts), "
+          f"test scored only ({songs['test']} songs, {len(test)} charts)")
+    if not fit_on:
+        print("no train/valid charts: nothing to fit")
+        return 1
+
+    slacks = {d: JUMP_BUDGET[d][1] for d in DIFFICULTIES}
+    new_budget = fit_jump_budget(fit_on, slacks)
+    all_budget = fit_jump_budget(charts, slacks)
+    print("\nJUMP_BUDGET (share, slack): smallest share on a 0.05 grid covering the target of train+valid charts")
+    print(f"{'difficulty':10} {'slack':>5} {'target':>6} {'code':>5} {'fitted':>6} {'all songs':>9} | "
+          f"{'charts':>6} {'code':>6} {'fitted':>6} | {'test':>4} {'code':>6} {'fitted':>6}")
+    for d in DIFFICULTIES:
+        share, slack = JUMP_BUDGET[d]
+        new_share = new_budget[d][0]
+        tv = [c for c in fit_on if c.difficulty == d]
+        te = [c for c in test if c.difficulty == d]
+        print(f"{d:10} {slack:5.1f} {_pct(JUMP_TARGET[d]):>6} {share:5.2f} {new_share:6.2f} {all_budget[d][0]:9.2f} | "
+              f"{len(tv):6d} {_pct(jump_coverage(tv, share, slack)):>6} "
+              f"{_pct(jump_coverage(tv, new_share, slack)):>6} | "
+              f"{len(te):4d} {_pct(jump_coverage(te, share, slack)):>6} {_pct(jump_coverage(te, new_share, slack)):>6}")
+    print("(coverage: share of the charts within the budget; 'all songs': the same rule fitted on every song, test "
+          "included)")
+    print("fitted: JUMP_BUDGET = {" + ", ".join(f'"{d}": ({s:g}, {k:.1f})' for d, (s, k) in new_budget.items()) + "}")
+
+    raw = fit_meter(fit_on)
+    new = round_meter_fit(*raw)
+    raw_all = fit_meter(charts)
+    old = (meter.INTERCEPT, meter.SLOPE)
+    print("\nmeter ≈ INTERCEPT + SLOPE × steps per second (least squares, all difficulties pooled)")
+    print(f"  all songs (test included): {raw_all[0]:.4f} + {raw_all[1]:.4f} x -> {round_meter_fit(*raw_all)}")
+    print(f"  train+valid:               {raw[0]:.4f} + {raw[1]:.4f} x -> {new}")
+    print(f"  in the code:               {old}")
+    print("mean absolute meter error: of the line, and of the meter make writes "
+          "(rounded, within the difficulty's range)")
+    print(f"{'charts':14} {'code line':>9} {'written':>7} {'fitted line':>11} {'written':>7}")
+    for name, part in (("train+valid", fit_on), ("test", test)):
+        a, b = meter_errors(part, *old), meter_errors(part, *new)
+        print(f"{name:14} {a[0]:9.3f} {a[1]:7.3f} {b[0]:11.3f} {b[1]:7.3f}")
+    print(f"fitted: INTERCEPT, SLOPE = {new[0]:g}, {new[1]:g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
