@@ -135,6 +135,26 @@ def load_charts(root: Path) -> list[Chart]:
     return out
 
 
+def fit_density_ranges(root: Path, part: str = "train") -> dict[str, tuple[float, float]]:
+    """STEP_DENSITY_RANGE: non-empty rows per second of audio (length from the file's header) in the human
+    charts of ``part``, per difficulty: 10th to 75th percentile (to the median for Beginner and Easy)."""
+    from ddc_sm.audio.decode import header_duration
+    from ddc_sm.simfiles.dataset import iter_songs
+    from ddc_sm.simfiles.splits import load_split, training_part
+
+    split = load_split()
+    rates: dict[str, list[float]] = {}
+    for song in iter_songs([root]):
+        if song.audio_path is None or training_part(song.key, split) != part:
+            continue
+        duration = header_duration(song.audio_path)
+        for c in song.charts:
+            rates.setdefault(c.difficulty, []).append(len(c.rows) / duration)
+    upper = {"Beginner": 50, "Easy": 50}
+    return {d: (round(float(np.percentile(r, 10)), 2), round(float(np.percentile(r, upper.get(d, 75))), 2))
+            for d, r in rates.items()}
+
+
 def _pct(x: float) -> str:
     return "  n/a" if x != x else f"{100 * x:4.1f}%"
 
@@ -195,6 +215,15 @@ def main() -> int:
         a, b = meter_errors(part, *old), meter_errors(part, *new)
         print(f"{name:14} {a[0]:9.3f} {a[1]:7.3f} {b[0]:11.3f} {b[1]:7.3f}")
     print(f"fitted: INTERCEPT, SLOPE = {new[0]:g}, {new[1]:g}")
+
+    from ddc_sm.pipeline.make import STEP_DENSITY_RANGE
+
+    ranges = fit_density_ranges(args.root, "train")
+    print("\nSTEP_DENSITY_RANGE: non-empty rows per second of audio, train charts, 10th to 75th percentile "
+          "(to the median for Beginner and Easy)")
+    print(f"{'difficulty':10} {'code':>12} {'fitted':>12}")
+    for d in DIFFICULTIES:
+        print(f"{d:10} {str(STEP_DENSITY_RANGE[d]):>12} {str(ranges.get(d)):>12}")
     return 0
 
 

@@ -31,7 +31,8 @@ from ddc_sm.timing.grid import GRID_RULES, NOTE_VALUES, ConstantTiming, limit_ru
 # Rows per second of audio in the human charts of the split's train songs: 10th percentile to the 75th (to the
 # median for Beginner and Easy, which should stay gentle).  A chart whose F-score-optimal threshold gives a
 # density outside this range gets the threshold that brings it to the nearest bound, so a Beginner chart stays
-# sparse and unusual audio still gets a playable chart.
+# sparse and unusual audio still gets a playable chart.  Fitted on the train part; `python
+# benchmarks/fit_constants.py` regenerates it.
 STEP_DENSITY_RANGE = {"Beginner": (0.69, 0.99), "Easy": (1.40, 1.85), "Medium": (1.99, 3.48),
                       "Hard": (2.57, 4.05), "Challenge": (3.10, 4.87)}
 SAMPLE_LENGTH_S = 12.0

@@ -12,6 +12,7 @@ from typing import Sequence
 
 from ddc_sm.difficulty import DIFFICULTIES
 
+# A design choice, not fitted: the meters a difficulty's name promises players (StepMania's usual ranges).
 METER_RANGE = {"Beginner": (1, 3), "Easy": (2, 5), "Medium": (4, 8), "Hard": (6, 11), "Challenge": (8, 15)}
 INTERCEPT, SLOPE = 1.2, 1.78  # train+valid fit, see above: python benchmarks/fit_constants.py
 

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 BEAT_SUBDIVISION = 16
+# a design choice, not fitted: a step snaps to the coarsest note value within 35 ms (a 16th at 200 BPM is 75 ms)
 DEFAULT_TOLERANCE_S = 0.035
 
 
@@ -28,6 +29,7 @@ class GridRule:
     min_gap_beats: Fraction  # minimum distance between consecutive steps
 
 
+# Design choices from how StepMania charts are written (not fitted): easier difficulties use coarser notes.
 GRID_RULES: dict[str, GridRule] = {
     "Beginner": GridRule((1, 2), Fraction(1, 2)),
     "Easy": GridRule((1, 2), Fraction(1, 2)),

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
+# Chosen by hand as round values (not fitted to a score): a pack's chart counts toward its convention when its BPM agrees with the estimate
+# within 0.05 and its beat within 30 ms; `python benchmarks/sync.py` scores the convention leave-one-out per pack.
 BPM_TOLERANCE = 0.05
 MAX_ERROR_S = 0.030
 MIN_SONGS = 3
