@@ -153,6 +153,20 @@ def evaluate(
                               generate=not no_generate, parts=part))
 
 
+@app.command()
+def preview(
+    simfile: Path = typer.Argument(..., help="A .sm or .ssc file."),
+    difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Chart shown first (the --png chart); default: the hardest."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: SONG.preview.html, or SONG.<difficulty>.preview.png, beside the simfile)."),
+    embed_audio: bool = typer.Option(False, "--embed-audio", help="Put the music inside the page (base64) instead of referencing it."),
+    png: bool = typer.Option(False, "--png", help="Write a PNG image of the whole chart instead of the page."),
+) -> None:
+    """Write a self-contained HTML page (or --png image) that shows the charts scrolling with the song."""
+    from .preview import write_preview
+
+    typer.echo(str(write_preview(simfile, out, difficulty=difficulty, embed_audio=embed_audio, png=png, log=_err)))
+
+
 @train_app.command("placement")
 def train_placement(
     pack_dirs: List[Path] = typer.Argument(..., help="Pack folders with human charts and audio."),
