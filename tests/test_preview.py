@@ -260,6 +260,13 @@ def test_png_has_notes_at_their_rows(tmp_path):
     assert at(28, 3, column=1) == QUANT_RGB[4] and at(24, 0, column=1) == QUANT_RGB[4]
     assert at(0, 0) == QUANT_RGB[4] and at(28.5, 0, column=1) == png.LANE_BG
 
+    # leading empty measures are left out: notes in measures 3 and 4 only make a 2-measure image from beat 12
+    late = notes(*([["0000"] * 4] * 3 + [["1000", "0000", "0000", "0000"], ["0100", "0000", "0000", "0000"]]))
+    path = write_song(tmp_path / "late", charts=[sm_chart(late, difficulty="Medium")])
+    img = Image.open(write_preview(path, png=True)).convert("RGB")
+    assert img.size == (2 * png.MARGIN + col_w, png.HEADER + 2 * 4 * png.BEAT_PX + png.MARGIN)
+    assert at(0, 0) == QUANT_RGB[4] and at(4, 1) == QUANT_RGB[4]   # beats 12 and 16, drawn at 0 and 4
+
 
 # ---- the command ----------------------------------------------------------------------------------------
 

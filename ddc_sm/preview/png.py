@@ -2,8 +2,9 @@
 
 Layout (pixels): a header of HEADER rows, then columns of MEASURES_PER_COLUMN measures each, COLUMN_WIDTH
 wide: LEFT_GUTTER for measure numbers, four lanes of LANE, RIGHT_GUTTER for BPM changes and stops.  A beat
-is BEAT_PX tall; beat ``b`` of measure ``m`` (``m = b // 4``) sits in column ``m // MEASURES_PER_COLUMN`` at
-``y = HEADER + (b - 4 * MEASURES_PER_COLUMN * column) * BEAT_PX``.  Arrows are centred on their beat.
+is BEAT_PX tall.  The image starts at the first measure with a note, ``f`` (leading empty measures are left
+out); beat ``b`` of measure ``m = b // 4`` sits in column ``k = (m - f) // MEASURES_PER_COLUMN`` at
+``y = HEADER + (b - 4 * (f + MEASURES_PER_COLUMN * k)) * BEAT_PX``.  Arrows are centred on their beat.
 """
 
 from __future__ import annotations
@@ -40,9 +41,14 @@ def _rgb(color: str) -> tuple[int, int, int]:
     return tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
 
 
-def measure_count(chart: dict) -> int:
-    last = max([n.get("eb", n["b"]) for n in chart["notes"]] + [0.0])
-    return int(last // 4) + 1
+def measure_range(chart: dict) -> tuple[int, int]:
+    """(first measure drawn, how many): from the first note's measure to the last note's (or tail's)."""
+    beats = [n["b"] for n in chart["notes"] if n["b"] >= 0]
+    if not beats:
+        return 0, 1
+    first = int(min(beats) // 4)
+    last = int(max(max(beats), max(n.get("eb", 0.0) for n in chart["notes"])) // 4)
+    return first, last - first + 1
 
 
 def image_size(n_measures: int) -> tuple[int, int]:
@@ -51,11 +57,11 @@ def image_size(n_measures: int) -> tuple[int, int]:
     return 2 * MARGIN + columns * COLUMN_WIDTH, HEADER + rows * MEASURE_PX + MARGIN
 
 
-def position(beat: float, column: int) -> tuple[float, float]:
-    """(x, y) of the centre of a note at ``beat`` in lane ``column``."""
-    measure_column = int(beat // 4) // MEASURES_PER_COLUMN
+def position(beat: float, column: int, first_measure: int = 0) -> tuple[float, float]:
+    """(x, y) of the centre of a note at ``beat`` in lane ``column``, the image starting at ``first_measure``."""
+    measure_column = (int(beat // 4) - first_measure) // MEASURES_PER_COLUMN
     x = MARGIN + measure_column * COLUMN_WIDTH + LEFT_GUTTER + column * LANE + LANE / 2
-    y = HEADER + (beat - 4 * MEASURES_PER_COLUMN * measure_column) * BEAT_PX
+    y = HEADER + (beat - 4 * (first_measure + MEASURES_PER_COLUMN * measure_column)) * BEAT_PX
     return x, y
 
 
@@ -82,7 +88,8 @@ def render(song: dict, chart: dict):
     """The chart as a PIL image."""
     from PIL import Image, ImageDraw
 
-    n_measures = measure_count(chart)
+    first, n_measures = measure_range(chart)
+    at = lambda beat, lane: position(beat, lane, first)  # noqa: E731
     width, height = image_size(n_measures)
     img = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(img)
@@ -92,8 +99,8 @@ def render(song: dict, chart: dict):
     draw.text((MARGIN, 30), line2, fill=DIM, font=small)
 
     lanes_w = 4 * LANE
-    for m in range(n_measures):  # lanes, beat and measure lines, measure numbers
-        x0, y0 = position(4 * m, 0)
+    for m in range(first, first + n_measures):  # lanes, beat and measure lines, measure numbers
+        x0, y0 = at(4 * m, 0)
         x0 -= LANE / 2
         draw.rectangle([x0, y0, x0 + lanes_w - 1, y0 + MEASURE_PX - 1], fill=LANE_BG)
         for k in range(1, 4):
@@ -103,9 +110,9 @@ def render(song: dict, chart: dict):
     for events, color, label in ((chart["timing"]["bpms"], BPM_TEXT, lambda e: f"{e['bpm']:g}"),
                                  (chart["timing"]["stops"], STOP_TEXT, lambda e: f"{e['seconds']:g}s")):
         for e in events:
-            if e["beat"] < 0 or e["beat"] >= 4 * n_measures:
+            if not 4 * first <= e["beat"] < 4 * (first + n_measures):
                 continue
-            x, y = position(e["beat"], 3)
+            x, y = at(e["beat"], 3)
             draw.line([x - 3 * LANE - LANE / 2, y, x + LANE / 2 + 3, y], fill=color)
             draw.text((x + LANE / 2 + 5, y), label(e), fill=color, font=small, anchor="lm")
 
@@ -113,9 +120,9 @@ def render(song: dict, chart: dict):
     notes = [n for n in chart["notes"] if n["b"] >= 0]
     for n in notes:  # hold and roll bodies, split where they cross into the next column of measures
         if "eb" in n:
-            _body(draw, n, _rgb(model.ROLL_COLOR if n["k"] == "roll" else model.HOLD_COLOR))
+            _body(draw, n, _rgb(model.ROLL_COLOR if n["k"] == "roll" else model.HOLD_COLOR), first)
     for n in reversed(notes):  # earlier notes on top
-        x, y = position(n["b"], n["c"])
+        x, y = at(n["b"], n["c"])
         if n["k"] == "mine":
             r = LANE * 0.32
             draw.ellipse([x - r, y - r, x + r, y + r], fill=(26, 26, 26), outline=_rgb(model.MINE_COLOR), width=3)
@@ -134,14 +141,14 @@ def _arrow(column: int, x: float, y: float, size: float) -> list[tuple[float, fl
     return [(x + size * (px * ca - py * sa), y + size * (px * sa + py * ca)) for px, py in ARROW_SHAPE]
 
 
-def _body(draw, note: dict, color) -> None:
+def _body(draw, note: dict, color, first: int) -> None:
     half = LANE * 0.28
     beat, end = note["b"], note["eb"]
     while beat < end:
-        column_end = (int(beat // 4) // MEASURES_PER_COLUMN + 1) * 4 * MEASURES_PER_COLUMN
+        column_end = 4 * (first + ((int(beat // 4) - first) // MEASURES_PER_COLUMN + 1) * MEASURES_PER_COLUMN)
         stop = min(end, column_end)
-        x, y0 = position(beat, note["c"])
-        _, y1 = position(stop - 1e-9, note["c"]) if stop == column_end else position(stop, note["c"])
+        x, y0 = position(beat, note["c"], first)
+        _, y1 = position(stop - 1e-9, note["c"], first) if stop == column_end else position(stop, note["c"], first)
         draw.rectangle([x - half, y0, x + half, y1], fill=color)
         if note["k"] == "roll":
             for s in range(int(y0) + 4, int(y1), 10):

@@ -51,29 +51,33 @@
     return state.base;
   }
   function setBase(t) { state.base = t; state.stamp = performance.now(); }
+  function syncAudio(t) {  // the music follows the page's clock: playing from t, or paused at t
+    if (!audioUsable()) return;
+    const d = audio.duration || 0;
+    if (t < d) audio.currentTime = t;
+    if (state.playing && t < d) {
+      if (audio.paused) audio.play().catch(() => { state.audioBroken = true; noteAudio(); });
+    } else audio.pause();
+  }
   function seek(t) {
     t = Math.max(0, Math.min(DATA.length, Number(t) || 0));
     setBase(t);
-    if (audioUsable()) audio.currentTime = Math.min(t, audio.duration || t);
+    syncAudio(t);
     draw();
     return t;
   }
   function play() {
     if (state.playing) return;
-    if (now() >= DATA.length) setBase(0);
-    setBase(now());
+    setBase(now() >= DATA.length ? 0 : now());
     state.playing = true;
-    if (audioUsable() && state.base < (audio.duration || 0)) {
-      audio.currentTime = state.base;
-      audio.play().catch(() => { state.audioBroken = true; setBase(audio.currentTime); noteAudio(); });
-    }
+    syncAudio(state.base);
     $('play').innerHTML = '&#10074;&#10074; Pause';
     requestAnimationFrame(loop);
   }
   function pause() {
     setBase(now());
     state.playing = false;
-    audio.pause();
+    syncAudio(state.base);
     $('play').innerHTML = '&#9654; Play';
     draw();
   }
@@ -83,8 +87,9 @@
     draw();
     requestAnimationFrame(loop);
   }
-  audio.addEventListener('ended', () => setBase(audio.currentTime));  // the chart may outlast the music
-  audio.addEventListener('loadedmetadata', () => { audio.currentTime = Math.min(now(), audio.duration); noteAudio(); });
+  // the chart may outlast the music: the page's clock goes on from where it ended
+  audio.addEventListener('ended', () => setBase(Math.max(audio.currentTime, state.base)));
+  audio.addEventListener('loadedmetadata', () => { const t = now(); setBase(t); syncAudio(t); noteAudio(); });
   audio.addEventListener('error', () => { state.audioBroken = true; setBase(now()); noteAudio(); });
   function noteAudio() {
     $('audio-note').textContent = state.audioBroken
