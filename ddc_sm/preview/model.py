@@ -38,6 +38,13 @@ ROLL_COLOR = "#e8b824"
 MINE_COLOR = "#d02020"
 
 
+def _simfile():
+    """The ``simfile`` package, imported quietly (the one place this subpackage names ddc_sm's import helper)."""
+    from ..simfile_compat import import_simfile
+
+    return import_simfile()
+
+
 def quant(beat: Fraction) -> int:
     """StepMania's note value of a beat: 4 (quarter), 8, 12, 16, 24, 32, 48, 64, else 192."""
     return QUANT_BY_DENOMINATOR.get(Fraction(beat).denominator, 192)
@@ -45,14 +52,12 @@ def quant(beat: Fraction) -> int:
 
 def load_simfile(path: Path):
     """The parsed simfile; a missing or unreadable file is a UserError."""
-    from ..simfile_compat import SIMFILE_EXTENSIONS, import_simfile
-
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file")
-    if path.is_dir() or path.suffix.lower() not in SIMFILE_EXTENSIONS:
+    if path.is_dir() or path.suffix.lower() not in (".sm", ".ssc"):
         raise UserError(f"{path}: not a simfile (expected a .sm or .ssc file)")
-    sf = import_simfile()
+    sf = _simfile()
     try:
         return sf.open(str(path), strict=False)
     except Exception as exc:  # the parser's own errors, decoding errors
@@ -61,9 +66,7 @@ def load_simfile(path: Path):
 
 def music_path(sim, simfile_path: Path) -> Optional[Path]:
     """The song's audio, found the way StepMania finds it (#MUSIC case-insensitively, else any audio file)."""
-    from ..simfile_compat import import_simfile
-
-    sf = import_simfile()  # imports simfile.assets too
+    sf = _simfile()  # simfile.assets comes with simfile.dir
     try:
         music = sf.assets.Assets(str(Path(simfile_path).resolve().parent), simfile=sim).music
     except Exception:
@@ -175,9 +178,7 @@ def load_song(simfile_path, *, log: Optional[Callable[[str], None]] = None) -> d
 
     Raises UserError for a missing/unreadable file or one without a readable dance-single chart.  A chart
     whose notes or timing cannot be read is left out with a warning through ``log``."""
-    from ..simfile_compat import import_simfile
-
-    sf = import_simfile()
+    sf = _simfile()
     path = Path(simfile_path)
     sim = load_simfile(path)
     charts = []
