@@ -116,6 +116,8 @@ def make(
     beam: int = typer.Option(20, "--beam", min=1, metavar="N", help="Beam width of step selection."),
     seed: int = typer.Option(0, "--seed", metavar="N", help="Random seed (output is deterministic for a given seed)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG, help="Print nothing but warnings and errors."),
+    preview: bool = typer.Option(False, "--preview", metavar=FLAG,
+                                 help="Also write SONG.preview.html beside the charts (see `ddc-sm preview`)."),
 ) -> None:
     """Write SONG.sm and SONG.ssc beside each audio file."""
     from ddc_sm.pipeline.make import make_charts
@@ -123,9 +125,9 @@ def make(
     diffs = parse_difficulties(difficulty)
     fmts = parse_formats(formats)
     note = parse_finest(finest)
-    from ddc_sm.pipeline.make import _check_timing_options
+    from ddc_sm.pipeline.make import check_timing_options
 
-    _check_timing_options(bpm, offset)
+    check_timing_options(bpm, offset)
     if len(audio) > 1 and (title is not None or artist is not None or subtitle is not None):
         raise UserError("--title, --artist and --subtitle name one song: give one audio file with them")
     check_audio_paths(audio)
@@ -138,7 +140,7 @@ def make(
         try:
             result = make_charts(path, diffs, bpm=bpm, offset=offset, force=force, add=add, formats=fmts,
                                  weights_dir=weights, beam_size=beam, seed=seed, log=None if quiet else _err,
-                                 title=title, artist=artist, subtitle=subtitle, finest=note)
+                                 title=title, artist=artist, subtitle=subtitle, finest=note, preview=preview)
         except DdcSmError as exc:
             if len(audio) == 1:
                 raise
@@ -149,7 +151,7 @@ def make(
             for warning in result.warnings:
                 _err(f"warning: {warning}")
         else:
-            for written in result.written:
+            for written in result.written + result.previews:
                 typer.echo(str(written))
     if failed:
         raise typer.Exit(1)
@@ -183,6 +185,8 @@ def pack(
                                     "existing charts are synced (their median offset from the estimate)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG,
                                help="No progress bar or list of written files; only failures."),
+    preview: bool = typer.Option(False, "--preview", metavar=FLAG,
+                                 help="Also write a preview page beside each song's new charts (see `ddc-sm preview`)."),
     bpm: Optional[float] = typer.Option(None, "--bpm", hidden=True),
     offset: Optional[float] = typer.Option(None, "--offset", hidden=True),
 ) -> None:
@@ -198,7 +202,8 @@ def pack(
                         "song with fixed timing with `ddc-sm make SONG --bpm X --offset Y` (pack then skips it)")
     diffs, fmts, note = parse_difficulties(difficulty), parse_formats(formats), parse_finest(finest)
     raise typer.Exit(run_pack(pack_dir, diffs, add=add, jobs=jobs, weights_dir=weights, match_sync=match_sync,
-                              formats=fmts, beam_size=beam, seed=seed, finest=note, quiet=quiet))
+                              formats=fmts, beam_size=beam, seed=seed, finest=note, quiet=quiet,
+                              preview=preview))
 
 
 @app.command()
@@ -221,12 +226,35 @@ def evaluate(
     part: Optional[List[str]] = typer.Option(None, "--part", metavar="PART", help="Only songs of this split part (train, valid, test, unseen); repeatable."),
     beam: int = typer.Option(20, "--beam", min=1, metavar="N", help="Beam width for the generated charts."),
     no_generate: bool = typer.Option(False, "--no-generate", metavar=FLAG, help="Skip generating full charts (faster; no generated-chart statistics)."),
+    preview: Optional[Path] = typer.Option(None, "--preview", metavar="DIR",
+                                           help="Write the generated and the human charts of each scored song side by "
+                                                "side as preview pages into DIR."),
 ) -> None:
     """Score the models against human charts: placement F-score at ±20 ms, selection accuracy/perplexity, chart statistics."""
     from ddc_sm.pipeline.evaluate import run_eval
 
+    if preview is not None and no_generate:
+        raise UserError("--preview shows the generated charts: it cannot be used with --no-generate")
     raise typer.Exit(run_eval(pack_dirs, weights_dir=weights, as_json=as_json, beam_size=beam,
-                              generate=not no_generate, parts=part))
+                              generate=not no_generate, parts=part, preview_dir=preview))
+
+
+@app.command()
+def preview(
+    simfile: Path = typer.Argument(..., metavar="SIMFILE", help="A .sm or .ssc file."),
+    difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", metavar="NAME",
+                                             help="Chart shown first (the --png chart); default: the hardest."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FILE",
+                                       help="Output file (default: SONG.preview.html, or SONG.<difficulty>.preview.png, "
+                                            "beside the simfile)."),
+    embed_audio: bool = typer.Option(False, "--embed-audio", metavar=FLAG,
+                                     help="Put the music inside the page (base64) instead of referencing it."),
+    png: bool = typer.Option(False, "--png", metavar=FLAG, help="Write a PNG image of the whole chart instead of the page."),
+) -> None:
+    """Write a self-contained HTML page (or --png image) that shows the charts scrolling with the song."""
+    from ddc_sm.preview import write_preview
+
+    typer.echo(str(write_preview(simfile, out, difficulty=difficulty, embed_audio=embed_audio, png=png, log=_err)))
 
 
 @train_app.command("placement")

@@ -50,6 +50,7 @@ class MakeResult:
     bpm: float | None = None
     offset: float | None = None
     warnings: list[str] = field(default_factory=list)
+    previews: list[Path] = field(default_factory=list)  # preview pages written (``preview=True``)
 
 
 def _sample_window(times: list[float], duration: float) -> tuple[float, float]:
@@ -164,15 +165,23 @@ def make_charts(audio_path, difficulties: list[str], **options) -> MakeResult:
         raise UserError(f"{audio_path} is a folder, not an audio file (use `ddc-sm pack {audio_path}` for a pack)")
     if not audio_path.is_file():
         raise UserError(f"audio file not found: {audio_path}")
+    preview = options.pop("preview", False)
     with song_lock(audio_path.parent):
         recover(audio_path.parent)
-        return _make_charts(audio_path, difficulties, **options)
+        result = _make_charts(audio_path, difficulties, **options)
+        if preview and result.written:
+            from ddc_sm.preview import write_preview
+
+            page_of = next((p for p in result.written if p.suffix.lower() == ".ssc"), result.written[0])
+            result.previews.append(write_preview(page_of, log=options.get("log")))
+    return result
 
 
 MAX_OFFSET_S = 600.0
 
 
-def _check_timing_options(bpm, offset) -> None:
+def check_timing_options(bpm, offset) -> None:
+    """:class:`UserError` for a --bpm or --offset that no chart can be built on (checked before any work)."""
     if bpm is not None and not (math.isfinite(bpm) and 10.0 <= bpm <= 1000.0):
         raise UserError(f"--bpm {bpm} is not a usable tempo (10–1000)")
     if offset is not None and not (math.isfinite(offset) and abs(offset) <= MAX_OFFSET_S):
@@ -183,7 +192,7 @@ def _check_timing_options(bpm, offset) -> None:
 def _existing_timing(path: Path):
     """The timing of an existing chart for --add, checked usable (finite offset, positive BPMs)."""
     from ddc_sm.errors import SimfileError, TimingError
-    from ddc_sm.simfiles.lint import _float_or_none, parse_beat_values
+    from ddc_sm.simfiles.lint import float_or_none, parse_beat_values
 
     try:
         sim = import_simfile().open(str(path), strict=False)
@@ -191,7 +200,7 @@ def _existing_timing(path: Path):
         raise SimfileError(f"cannot read the existing chart {path.name}: {type(exc).__name__}") from None
     bpms, bad = parse_beat_values(sim.get("BPMS"))
     offset_text = (sim.get("OFFSET") or "0").strip() or "0"
-    offset = _float_or_none(offset_text)
+    offset = float_or_none(offset_text)
     if bad or not bpms or any(not (0 < v <= 100000) for _b, v in bpms) or min(b for b, _v in bpms) != 0:
         raise TimingError(f"{path.name}: #BPMS {(sim.get('BPMS') or '').strip()[:60]!r} cannot time new charts "
                           "(--add keeps the existing timing); fix it or use --force")
@@ -222,7 +231,7 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
         raise UserError(f"unknown difficulties {unknown}; use {', '.join(DIFFICULTIES)}")
     if finest is not None and finest not in NOTE_VALUES:
         raise UserError(f"--finest {finest}: use one of {', '.join(map(str, NOTE_VALUES))}")
-    _check_timing_options(bpm, offset)
+    check_timing_options(bpm, offset)
     result = MakeResult(audio_path)
     existing = existing_simfiles(audio_path)
     if existing and not force and not add:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
-from ddc_sm.difficulty import DIFFICULTIES
+
 from ddc_sm.audio.decode import AUDIO_EXTENSIONS
 from ddc_sm.errors import DdcSmError, UserError
 from ddc_sm.simfiles.dataset import chart_difficulties
@@ -47,7 +47,7 @@ class SongJob:
     difficulties: list[str]
     offset_shift: float = 0.0  # seconds: the pack's sync convention (``--match-sync``), for new charts
     formats: tuple[str, ...] = FORMATS
-    options: dict = field(default_factory=dict)  # passed on to make_charts: beam_size, seed, finest
+    options: dict = field(default_factory=dict)  # passed on to make_charts: beam_size, seed, finest, preview
 
 
 @dataclass
@@ -142,7 +142,8 @@ def _uses_real_generator() -> bool:
 
 def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int = 1, weights_dir=None,
              maker: Optional[Callable] = None, out=None, match_sync: bool = False, formats=FORMATS,
-             beam_size: int = 20, seed: int = 0, finest: int | None = None, quiet: bool = False) -> int:
+             beam_size: int = 20, seed: int = 0, finest: int | None = None, quiet: bool = False,
+             preview: bool = False) -> int:
     """Chart every song folder under ``pack_dir`` (see the module docstring); 1 when any song failed.
 
     ``maker`` replaces ``ddc_sm.pipeline.make.make_charts`` (tests); with ``jobs`` > 1 it must be importable
@@ -165,6 +166,8 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
     if not formats or any(f not in FORMATS for f in formats):
         raise UserError(f"formats must be sm, ssc or both (got {', '.join(formats) or 'none'})")
     options = {"beam_size": beam_size, "seed": seed}
+    if preview:  # a preview page beside each song's new charts
+        options["preview"] = True
     if finest is not None:
         options["finest"] = finest
     jobs = max(1, int(jobs))

@@ -158,7 +158,7 @@ def parse_beat_values(text: Optional[str]) -> tuple[list[tuple[Fraction, float]]
     return values, bad
 
 
-def _float_or_none(text) -> Optional[float]:
+def float_or_none(text) -> Optional[float]:
     try:
         value = float(str(text).strip())
     except (TypeError, ValueError):
@@ -347,7 +347,7 @@ class SimfileChecker:
         offset_text = source.get("OFFSET")
         offset = 0.0
         if offset_text is not None and str(offset_text).strip():
-            offset = _float_or_none(offset_text)
+            offset = float_or_none(offset_text)
             if offset is None:
                 usable = False
                 self.report(ERROR, "offset-malformed", f"{where}#OFFSET {str(offset_text).strip()[:40]!r} is not a number", chart_label)
@@ -381,11 +381,11 @@ class SimfileChecker:
     def _check_music_length(self, sim, music_path: Optional[Path], end_times):
         start_text = (sim.get("SAMPLESTART") or "").strip()
         length_text = (sim.get("SAMPLELENGTH") or "").strip()
-        start = _float_or_none(start_text) if start_text else None
+        start = float_or_none(start_text) if start_text else None
         if start_text and start is None:
             self.report(WARNING, "sample-malformed", f"#SAMPLESTART {start_text!r} is not a number")
         # SAMPLELENGTH <= 0 is fine: StepMania plays its default 12 s preview
-        if length_text and _float_or_none(length_text) is None:
+        if length_text and float_or_none(length_text) is None:
             self.report(WARNING, "sample-malformed", f"#SAMPLELENGTH {length_text!r} is not a number")
         if start is not None and start < 0:
             self.report(WARNING, "sample-start", f"#SAMPLESTART {start:g} s is before the music starts "

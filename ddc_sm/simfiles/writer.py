@@ -123,6 +123,22 @@ def add_charts(path: Path, charts: list[GeneratedChart]) -> str:
     return text.rstrip() + newline + newline + blocks
 
 
+def with_charts(path: Path, charts: list[GeneratedChart] | None, *, music: str | None = None) -> str:
+    """The text of the simfile at ``path`` with its charts replaced by ``charts`` (None: kept; its timing and
+    song tags kept), and ``#MUSIC`` set to ``music`` when given: for side-by-side views of one song."""
+    sf = import_simfile()
+    path = Path(path)
+    sim = sf.open(str(path), strict=False)
+    kind = "ssc" if path.suffix.lower() == ".ssc" else "sm"
+    if charts is not None:
+        sim.charts.clear()
+        for chart in charts:
+            sim.charts.append(_new_chart(kind, chart))
+    if music is not None:
+        sim.music = music
+    return str(sim)
+
+
 COMMIT = ".ddc-sm-commit.json"
 LOCK = ".ddc-sm.lock"
 _OURS = re.compile(r"^\..+\.ddc-sm-[A-Za-z0-9_]+\.tmp$")  # our temporary files' names
