@@ -209,3 +209,32 @@ def test_no_crossovers_forbids_left_middle_right_patterns():
         if crossover_patterns(free):
             return
     pytest.fail("the unconstrained search never produced a crossover, so the test shows nothing")
+
+
+@pytest.mark.parametrize("beam", [1, 2, 5, 20])
+@pytest.mark.parametrize("model_seed,dec_conv,dec_window", [(0, 3, 6), (1, 0, 1), (2, 1, 3)])
+def test_charts_decoded_together_get_exactly_their_tokens_alone(vocab, beam, model_seed, dec_conv, dec_window):
+    """One batched search over (chart x beam) gives each chart the tokens of the single-chart search as it was
+    (one chart at a time, concatenated cache reordered every step), for every mix of settings."""
+    from reference_beam_search import reference_beam_search
+
+    from ddc_sm.selection.beam_search import SearchJob, beam_search_many
+
+    model = tiny_model(len(vocab), seed=model_seed, dec_conv=dec_conv, dec_window=dec_window)
+    if model_seed == 2:
+        bias_toward(model, [vocab.id(r) for r in ("2222", "2000", "0220", "4000")], amount=3.0)
+    jobs = []
+    for i, n in enumerate([1, 9, 40, 40, 0, 23]):
+        jump_bias = torch.zeros(len(vocab))
+        jump_bias[vocab.jump_tokens()] = -0.5
+        memory = encode(model, n, seed=i, difficulty=i % 5) if n else torch.zeros(1, 0, 16)
+        jobs.append(SearchJob(memory, i % 5, seed=None if i == 3 else 7 * i, no_crossovers=i % 2 == 0,
+                              logit_bias=jump_bias if i % 3 == 0 else None, jump_budget=(0.25, 4.0) if i != 1 else None))
+    steps = []
+    together = beam_search_many(model, jobs, vocab, beam, banned=vocab.mine_only_tokens(), on_step=steps.append)
+    assert steps[-1] == sum(job.memory.shape[1] for job in jobs)
+    for job, tokens in zip(jobs, together):
+        alone = reference_beam_search(model, job.memory, job.difficulty, vocab, beam, seed=job.seed,
+                                      banned=vocab.mine_only_tokens(), no_crossovers=job.no_crossovers,
+                                      logit_bias=job.logit_bias, jump_budget=job.jump_budget)
+        assert tokens == alone

@@ -250,3 +250,38 @@ def test_real_song_if_available():
     assert len(out) == len(times) and is_valid_sequence(out)
     s = sel.score(raw, times, rows, chart.difficulty)
     assert s["n"] == len(times) and s["perplexity"] < len(sel.vocab)
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[1] / "ddc_sm" / "weights" / "selection.pt").exists(),
+                    reason="shipped selection weights not built yet")
+@pytest.mark.parametrize("workers", [1, 2])
+def test_shipped_weights_all_difficulties_at_once_are_each_chart_alone(workers):
+    """select_many (one batched search, or two threads) gives the rows of the single-chart search as it was."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from reference_beam_search import reference_beam_search
+
+    from ddc_sm.selection.beam_search import tokens_to_rows
+    from ddc_sm.selection.inference import JUMP_BUDGET, NO_CROSSOVER_DIFFICULTIES
+
+    sel = StepSelector.load()
+    rng = np.random.default_rng(1)
+    raw = rng.normal(sel.stats.mean[:, None], sel.stats.std[:, None], size=(100, 2400)).astype(np.float32)
+    times = {"Beginner": np.sort(rng.uniform(0.5, 23.0, 40)), "Medium": np.sort(rng.uniform(0.5, 23.0, 90)),
+             "Challenge": np.sort(rng.uniform(0.5, 23.0, 130))}
+    got = sel.select_many(raw, times, beam_size=20, seed=3, workers=workers)
+    decode = sel.config.get("decode", {})
+    for name, t in times.items():
+        diff = difficulty_id(name)
+        bias = None
+        if decode.get("jump_logit_bias", {}).get(name):
+            bias = torch.zeros(len(sel.vocab))
+            bias[sel.vocab.jump_tokens()] = float(decode["jump_logit_bias"][name])
+        with torch.no_grad():
+            memory = sel._encode(raw, t, diff)[0]
+            alone = reference_beam_search(sel.model, memory, diff, sel.vocab, 20, seed=3 * 1009 + diff,
+                                          banned=sel.vocab.mine_only_tokens(),
+                                          no_crossovers=diff in NO_CROSSOVER_DIFFICULTIES, logit_bias=bias,
+                                          jump_budget=JUMP_BUDGET[name])
+        assert got[name] == tokens_to_rows(alone, sel.vocab)

@@ -99,12 +99,14 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     say("placing steps...")
     if probabilities is None:
         probabilities = placer.probabilities(placement_feats, difficulties)
+    placed = {d: placed_steps(placer, probabilities[d], d, duration, timing, finest=finest) for d in difficulties}
+    say(f"selecting steps ({sum(len(b) for b, _ in placed.values())} steps)...")
+    selected = selector.select_many(selection_feats, {d: np.asarray(t) for d, (_, t) in placed.items()},
+                                    beam_size=beam_size, seed=seed)
     charts = []
     for difficulty in difficulties:
-        beats, times = placed_steps(placer, probabilities[difficulty], difficulty, duration, timing, finest=finest)
-        say(f"selecting steps for {difficulty} ({len(beats)} steps)...")
-        rows = (selector.select(selection_feats, np.asarray(times), difficulty, beam_size=beam_size, seed=seed)
-                if beats else [])
+        beats, times = placed[difficulty]
+        rows = selected[difficulty]
         if len(beats) < MIN_STEPS_WARNING:
             warnings.append(f"{difficulty}: only {len(beats)} steps found; the audio may be too quiet or sparse")
         charts.append(GeneratedChart(difficulty, estimate_meter(difficulty, times), list(beats), list(rows), times))

@@ -26,11 +26,15 @@ Two modes share these constraints:
   in human charts.  The noise comes from a ``torch.Generator`` seeded with ``seed``: the same inputs and seed
   give the same chart.
 
-Decoding is incremental (the model's bounded key/value cache), so a 1,500-step chart with beam 20 takes
-seconds on a CPU.  Ties are broken by ``torch.topk`` on CPU, which is deterministic for the same inputs.
+Decoding is incremental (the model's bounded key/value cache), and :func:`beam_search_many` decodes several
+charts (a song's difficulties) in one batch of (chart x beam) hypotheses per step
+(:class:`ddc_sm.selection.model.BeamDecoder`), giving each chart exactly the tokens it gets alone.  Ties are
+broken by ``torch.topk`` on CPU, which is deterministic for the same inputs.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
@@ -58,6 +62,10 @@ class HoldTables:
     def allowed_for(self, holds: torch.Tensor, remaining: int) -> torch.Tensor:
         """(B, V) bool: tokens each hypothesis may emit with ``remaining`` steps after this one."""
         return self.allowed[holds] & (self.open_after[holds] <= remaining)
+
+    def allowed_for_each(self, holds: torch.Tensor, remaining: torch.Tensor) -> torch.Tensor:
+        """(B, V) bool: :meth:`allowed_for` with each hypothesis' own ``remaining`` (B,)."""
+        return self.allowed[holds] & (self.open_after[holds] <= remaining[:, None])
 
 
 class FootState:
@@ -114,6 +122,19 @@ def _truncated_gumbel(parent_g: torch.Tensor, raw: torch.Tensor) -> torch.Tensor
     return parent_g[:, None] - torch.clamp(v, min=0.0) - torch.log1p(torch.exp(-v.abs()))
 
 
+@dataclass
+class SearchJob:
+    """One chart to decode with :func:`beam_search_many`: its encoder output (1, N, d), difficulty index and
+    decoding settings (see :func:`beam_search`)."""
+
+    memory: torch.Tensor
+    difficulty: int
+    seed: int | None = None
+    no_crossovers: bool = False
+    logit_bias: torch.Tensor | None = None
+    jump_budget: tuple[float, float] | None = None
+
+
 @torch.no_grad()
 def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam_size: int = 20, *,
                 seed: int | None = None, temperature: float = 1.0, banned=(), no_crossovers: bool = False,
@@ -129,82 +150,142 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
     ``share * steps + slack`` jumps by any point of the chart (see :class:`JumpBudget`), so a model that falls
     into a run of jumps cannot write a chart of nothing else.
     """
+    job = SearchJob(memory, difficulty, seed, no_crossovers, logit_bias, jump_budget)
+    return beam_search_many(model, [job], vocab, beam_size, temperature=temperature, banned=banned)[0]
+
+
+@torch.no_grad()
+def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int = 20, *, temperature: float = 1.0,
+                     banned=(), on_step=None) -> list[list[int]]:
+    """:func:`beam_search` for several charts at once: one batch of (chart x beam) hypotheses per step.
+
+    Each chart gets exactly the tokens :func:`beam_search` gives it alone: the model's logits per hypothesis are
+    the same bits (:class:`ddc_sm.selection.model.BeamDecoder`), each chart draws its Gumbel noise from its own
+    generator seeded with its ``seed``, in the same order, and the few steps whose floating-point results
+    depend on a tensor's length (the noise's logarithms, the top-k) run per chart on tensors shaped as they
+    would be alone.  Everything else (masks, scores, holds, feet, jump counts) is one tensor operation over all
+    hypotheses.  ``on_step(n)`` is called after each step with the number of steps decoded so far, all charts
+    together.
+    """
+    from ddc_sm.selection.model import BeamDecoder
+
     if beam_size < 1:
         raise ValueError("beam_size must be >= 1")
     if temperature <= 0:
         raise ValueError("temperature must be > 0")
-    n = memory.shape[1]
-    if n == 0:
-        return []
+    out: list[list[int]] = [[] for _ in jobs]
+    todo = sorted((j for j, job in enumerate(jobs) if job.memory.shape[1] > 0), key=lambda j: -jobs[j].memory.shape[1])
+    if not todo:
+        return out
+    jobs_in = [jobs[j] for j in todo]  # longest first: the charts still decoding are always the first ones
+    lengths = [int(job.memory.shape[1]) for job in jobs_in]
     tables = HoldTables(vocab)
     essential = {vocab.id(r) for r in ESSENTIAL_ROWS if r in vocab}
     banned = [int(t) for t in banned if int(t) not in essential]
     if banned:
         tables.allowed[:, banned] = False
-    mem_kv = model.memory_kv(memory)
-    diff = torch.tensor([difficulty], dtype=torch.long)
-    prev = torch.tensor([START], dtype=torch.long)
-    holds = torch.zeros(1, dtype=torch.long)
-    scores = torch.zeros(1)  # log-probability of each hypothesis
-    gumbel = torch.zeros(1)  # its perturbed score (stochastic mode)
-    gen = None if seed is None else torch.Generator().manual_seed(int(seed))
-    feet = FootState(tables) if no_crossovers else None
-    budget = JumpBudget(tables, *jump_budget) if jump_budget is not None else None
-    cache = None
-    parents_hist: list[torch.Tensor] = []
-    tokens_hist: list[torch.Tensor] = []
     v = len(vocab)
-    for pos in range(n):
-        logits, cache = model.decode_step(prev, holds, diff, pos, mem_kv, cache)
-        logits = logits.float() / temperature
-        if logit_bias is not None:
-            logits = logits + logit_bias
+    decoder = BeamDecoder(model, [job.memory for job in jobs_in], [int(job.difficulty) for job in jobs_in], beam_size)
+    gens = [None if job.seed is None else torch.Generator().manual_seed(int(job.seed)) for job in jobs_in]
+    zero_bias = torch.zeros(v)
+    biases = torch.stack([zero_bias if job.logit_bias is None else job.logit_bias.float() for job in jobs_in])
+    has_bias = torch.tensor([job.logit_bias is not None for job in jobs_in])
+    feet_on = torch.tensor([job.no_crossovers for job in jobs_in])
+    budget_on = torch.tensor([job.jump_budget is not None for job in jobs_in])
+    shares = [job.jump_budget[0] if job.jump_budget else 0.0 for job in jobs_in]
+    slacks = [job.jump_budget[1] if job.jump_budget else 0.0 for job in jobs_in]
+    stochastic = torch.tensor([g is not None for g in gens])
+    n_total = sum(lengths)
+
+    sizes = [1] * len(jobs_in)  # hypotheses per chart, chart by chart
+    prev = torch.full((len(jobs_in),), START, dtype=torch.long)
+    holds = torch.zeros(len(jobs_in), dtype=torch.long)
+    scores = torch.zeros(len(jobs_in))  # log-probability of each hypothesis
+    gumbel = torch.zeros(len(jobs_in))  # its perturbed score (stochastic mode)
+    feet = FootState(tables)
+    feet.a = feet.a.expand(len(jobs_in)).clone()
+    feet.b = feet.b.expand(len(jobs_in)).clone()
+    budget = JumpBudget(tables, 0.0, 0.0)
+    budget.count = budget.count.expand(len(jobs_in)).clone()
+    parents_hist: list[list[list[int]]] = [[] for _ in jobs_in]
+    tokens_hist: list[list[list[int]]] = [[] for _ in jobs_in]
+    done = 0
+    for pos in range(lengths[0]):
+        active = sum(1 for n in lengths if n > pos)
+        sizes = sizes[:active]
+        r = sum(sizes)
+        prev, holds, scores, gumbel = prev[:r], holds[:r], scores[:r], gumbel[:r]
+        feet.a, feet.b, budget.count = feet.a[:r], feet.b[:r], budget.count[:r]
+        chart = torch.repeat_interleave(torch.arange(active), torch.tensor(sizes))
+        remaining = torch.tensor([n - 1 - pos for n in lengths[:active]])[chart]
+        # the jump limit as beam_search compares it: a float32 against each hypothesis' count + 1
+        limit = torch.tensor([s * (pos + 1) + c for s, c in zip(shares[:active], slacks[:active])],
+                             dtype=torch.float32)[chart]
+
+        logits = decoder.step(prev, holds).float() / temperature
+        logits = torch.where(has_bias[chart][:, None], logits + biases[chart], logits)
         logits[:, :N_SPECIALS] = float("-inf")
-        ok = tables.allowed_for(holds, n - 1 - pos)
+        ok = tables.allowed_for_each(holds, remaining)
         if not bool(ok.any(dim=1).all()):  # only with a vocabulary lacking the essential rows
             ok = ok | (tables.allowed[holds] & ~ok.any(dim=1, keepdim=True))
-        if feet is not None:
-            uncrossed = ok & ~feet.crossing()
-            ok = torch.where(uncrossed.any(dim=1, keepdim=True), uncrossed, ok)
-        if budget is not None:
-            within = ok & ~budget.over(pos)
-            ok = torch.where(within.any(dim=1, keepdim=True), within, ok)
-        if gen is None:
-            logp = torch.log_softmax(logits, dim=-1)
-        else:  # sample from the model restricted to the allowed tokens
-            logp = torch.log_softmax(logits.masked_fill(~ok, float("-inf")), dim=-1)
+        uncrossed = ok & ~feet.crossing()
+        ok = torch.where(feet_on[chart][:, None] & uncrossed.any(dim=1, keepdim=True), uncrossed, ok)
+        within = ok & ~(budget.is_jump[None, :] & ((budget.count[:, None] + 1).float() > limit[:, None]))
+        ok = torch.where(budget_on[chart][:, None] & within.any(dim=1, keepdim=True), within, ok)
+        # the stochastic search samples from the model restricted to the allowed tokens
+        logp = torch.log_softmax(torch.where(stochastic[chart][:, None], logits.masked_fill(~ok, float("-inf")),
+                                             logits), dim=-1)
         cand = (scores[:, None] + logp).masked_fill(~ok, float("-inf"))
         # a model may give an allowed token probability 0; keep such tokens reachable, ranked last
         cand = torch.where(ok & torch.isinf(cand), torch.full_like(cand, -1e30), cand)
-        if gen is None:
-            key = cand
-        else:
-            u = torch.rand(cand.shape, generator=gen).clamp_(1e-12, 1.0 - 1e-7)
-            raw = (cand - torch.log(-torch.log(u))).masked_fill(~ok, float("-inf"))
-            key = _truncated_gumbel(gumbel, raw).masked_fill(~ok, float("-inf"))
-        flat = key.reshape(-1)
-        k = min(beam_size, int(torch.isfinite(flat).sum()))
-        top, idx = torch.topk(flat, k)
-        parent = idx // v
-        tok = idx % v
+
+        parents, tokens, new_scores, new_gumbel, new_sizes = [], [], [], [], []
+        a = 0
+        for j in range(active):
+            b = a + sizes[j]
+            c = cand[a:b]
+            if gens[j] is None:
+                key = c
+            else:  # per chart: the logarithms' rounding depends on the tensor's length
+                u = torch.rand(c.shape, generator=gens[j]).clamp_(1e-12, 1.0 - 1e-7)
+                raw = (c - torch.log(-torch.log(u))).masked_fill(~ok[a:b], float("-inf"))
+                key = _truncated_gumbel(gumbel[a:b], raw).masked_fill(~ok[a:b], float("-inf"))
+            flat = key.reshape(-1)
+            k = min(beam_size, int(torch.isfinite(flat).sum()))
+            top, idx = torch.topk(flat, k)
+            parent = idx // v
+            tok = idx % v
+            parents_hist[j].append(parent.tolist())
+            tokens_hist[j].append(tok.tolist())
+            parents.append(parent + a)
+            tokens.append(tok)
+            new_scores.append(c.reshape(-1)[idx])
+            new_gumbel.append(top)
+            new_sizes.append(k)
+            a = b
+        parent = torch.cat(parents)
+        tok = torch.cat(tokens)
         holds = tables.next_mask[holds[parent], tok]
-        scores = cand.reshape(-1)[idx]
-        gumbel = top
+        scores = torch.cat(new_scores)
+        gumbel = torch.cat(new_gumbel)
         prev = tok
-        cache = model.reorder_cache(cache, parent)
-        if feet is not None:
-            feet.advance(parent, tok)
-        if budget is not None:
-            budget.advance(parent, tok)
-        parents_hist.append(parent)
-        tokens_hist.append(tok)
-    # backtrack the best hypothesis (topk is sorted: index 0 is best)
-    out = []
-    b = 0
-    for pos in range(n - 1, -1, -1):
-        out.append(int(tokens_hist[pos][b]))
-        b = int(parents_hist[pos][b])
-    out.reverse()
+        feet.advance(parent, tok)
+        budget.advance(parent, tok)
+        sizes = new_sizes
+        done += active
+        going = sum(1 for n in lengths if n > pos + 1)
+        if going:
+            decoder.advance(parent[:sum(sizes[:going])])
+        if on_step is not None:
+            on_step(done)
+    for j, job_index in enumerate(todo):
+        tokens: list[int] = []
+        b = 0
+        for p in range(lengths[j] - 1, -1, -1):  # backtrack the best hypothesis (topk is sorted: 0 is best)
+            tokens.append(tokens_hist[j][p][b])
+            b = parents_hist[j][p][b]
+        tokens.reverse()
+        out[job_index] = tokens
     return out
 
 

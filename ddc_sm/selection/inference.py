@@ -101,6 +101,18 @@ def build_model(config: dict, vocab_size: int):
                                 **config.get("model", {}))
 
 
+def _balanced_groups(keys: list, steps: dict, n: int) -> list[list]:
+    """``keys`` in at most ``n`` groups of about equal total ``steps`` (longest first to the lightest group)."""
+    n = max(1, min(int(n), len(keys)))
+    groups: list[list] = [[] for _ in range(n)]
+    load = [0] * n
+    for key in sorted(keys, key=lambda k: -steps[k]):
+        g = load.index(min(load))
+        groups[g].append(key)
+        load[g] += steps[key]
+    return [g for g in groups if g]
+
+
 class StepSelector:
     """A trained step selection model with its vocabulary and feature statistics."""
 
@@ -130,9 +142,11 @@ class StepSelector:
 
     # ---------------------------------------------------------------------------------------- helpers
     def _encode(self, raw_feats: np.ndarray, times: Sequence[float], difficulty: int):
+        return self._encode_normalised(self.stats.apply(np.asarray(raw_feats, dtype=np.float32)), times, difficulty)
+
+    def _encode_normalised(self, norm: np.ndarray, times: Sequence[float], difficulty: int):
         import torch
 
-        norm = self.stats.apply(np.asarray(raw_feats, dtype=np.float32))
         audio, gaps = step_inputs(norm, times, self.frame_offsets)
         audio_t = torch.from_numpy(audio)[None]
         gaps_t = torch.from_numpy(gaps)[None]
@@ -159,30 +173,73 @@ class StepSelector:
         difficulty's ``JUMP_BUDGET`` allows.  Jump rows get the difficulty's
         ``config["decode"]["jump_logit_bias"]`` (0 where it has none).
         """
+        return self.select_many(raw_feats, {difficulty: times}, beam_size, seed=seed, temperature=temperature)[difficulty]
+
+    def select_many(self, raw_feats: np.ndarray, times: dict, beam_size: int = 20, *, seed: int | None = 0,
+                    temperature: float | None = None, workers: int = 1, on_step=None) -> dict:
+        """:meth:`select` for several difficulties of one song at once: ``times`` maps each difficulty (name or
+        index) to its step times; returns the rows for each.
+
+        The features are normalised once, each difficulty's steps are encoded once, and all difficulties are
+        decoded in one batched beam search (:func:`ddc_sm.selection.beam_search.beam_search_many`), so each
+        chart is exactly the one :meth:`select` gives it alone.  ``workers`` > 1 splits the difficulties into that
+        many groups of about equal steps, each decoded by its own thread (torch ops release the GIL; each op
+        stays on one core).  ``on_step(n)``: called with the number of steps decoded so far, all difficulties
+        together.
+        """
+        import threading
+
         import torch
 
-        from ddc_sm.selection.beam_search import beam_search, tokens_to_rows
+        from ddc_sm.selection.beam_search import SearchJob, beam_search_many, tokens_to_rows
 
-        t = self._check_times(times)
-        if len(t) == 0:
-            return []
+        checked = {key: self._check_times(t) for key, t in times.items()}
+        out: dict = {key: [] for key in times}
+        keys = [key for key, t in checked.items() if len(t)]
+        if not keys:
+            return out
         decode = {**DEFAULT_DECODE, **self.config.get("decode", {})}
         if temperature is None:
             temperature = float(decode["temperature"])
         banned = [] if decode["mine_only_rows"] else self.vocab.mine_only_tokens()
-        diff = difficulty_id(difficulty)
-        jump_bias = float(decode["jump_logit_bias"].get(DIFFICULTIES[diff], 0.0))
-        bias = None
-        if jump_bias:
-            bias = torch.zeros(len(self.vocab))
-            bias[self.vocab.jump_tokens()] = jump_bias
+        norm = self.stats.apply(np.asarray(raw_feats, dtype=np.float32))
+        jobs = {}
         with torch.no_grad():
-            memory, *_ = self._encode(raw_feats, t, diff)
-            tokens = beam_search(self.model, memory, diff, self.vocab, beam_size,
-                                 seed=None if seed is None else int(seed) * 1009 + diff, temperature=temperature,
-                                 banned=banned, no_crossovers=diff in NO_CROSSOVER_DIFFICULTIES, logit_bias=bias,
-                                 jump_budget=JUMP_BUDGET[DIFFICULTIES[diff]])
-        return tokens_to_rows(tokens, self.vocab)
+            for key in keys:
+                diff = difficulty_id(key)
+                jump_bias = float(decode["jump_logit_bias"].get(DIFFICULTIES[diff], 0.0))
+                bias = None
+                if jump_bias:
+                    bias = torch.zeros(len(self.vocab))
+                    bias[self.vocab.jump_tokens()] = jump_bias
+                jobs[key] = SearchJob(self._encode_normalised(norm, checked[key], diff)[0], diff,
+                                      None if seed is None else int(seed) * 1009 + diff,
+                                      diff in NO_CROSSOVER_DIFFICULTIES, bias, JUMP_BUDGET[DIFFICULTIES[diff]])
+        groups = _balanced_groups(keys, {key: len(checked[key]) for key in keys}, workers)
+        done = [0] * len(groups)
+        lock = threading.Lock()
+
+        def run(g: int) -> None:
+            def progress(n: int) -> None:
+                with lock:
+                    done[g] = n
+                    if on_step is not None:
+                        on_step(sum(done))
+
+            tokens = beam_search_many(self.model, [jobs[key] for key in groups[g]], self.vocab, beam_size,
+                                      temperature=temperature, banned=banned, on_step=progress)
+            for key, toks in zip(groups[g], tokens):
+                out[key] = tokens_to_rows(toks, self.vocab)
+
+        if len(groups) == 1:
+            run(0)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(len(groups)) as pool:
+                for f in [pool.submit(run, g) for g in range(len(groups))]:
+                    f.result()
+        return out
 
     def score(self, raw_feats: np.ndarray, times: Sequence[float], rows: Sequence[str],
               difficulty: str | int) -> dict:

@@ -42,8 +42,18 @@ class RelativeBias(nn.Module):
         return b.masked_fill(~inside, NEG)
 
     def matrix(self, tq: int, tk: int, device=None) -> torch.Tensor:
-        rel = torch.arange(tk, device=device)[None, :] - torch.arange(tq, device=device)[:, None]
-        return self.for_offsets(rel)
+        """Bias (H, tq, tk) for query i and key j at offset ``j - i``.
+
+        Without gradients it is built band by band (the same values as :meth:`for_offsets`), so a long chart
+        needs one (H, tq, tk) float tensor instead of several int64 (tq, tk) temporaries.
+        """
+        if torch.is_grad_enabled() and self.table.requires_grad:
+            rel = torch.arange(tk, device=device)[None, :] - torch.arange(tq, device=device)[:, None]
+            return self.for_offsets(rel)
+        out = torch.full((self.table.shape[0], tq, tk), NEG, dtype=self.table.dtype, device=device)
+        for r in range(max(self.lo, 1 - tq), min(self.hi, tk - 1) + 1):
+            out.diagonal(offset=r, dim1=1, dim2=2).copy_(self.table[:, r - self.lo, None])
+        return out
 
 
 class Attention(nn.Module):
@@ -259,3 +269,216 @@ class SelectionTransformer(nn.Module):
         layer_cache, hist = cache
         return ([(k.index_select(0, index), v.index_select(0, index)) for k, v in layer_cache],
                 None if hist is None else hist.index_select(0, index))
+
+
+# ------------------------------------------------------------------------------ many charts at once
+_BMM_EXACT: dict[tuple, bool] = {}
+
+
+def _bmm_matches_linear(layer: nn.Linear, rows: int) -> bool:
+    """Whether ``baddbmm`` over charts gives, bit for bit, what ``F.linear`` gives on each chart's ``rows`` rows
+    alone with this BLAS (checked once per shape; when it does not, :class:`BeamDecoder` calls ``F.linear`` per
+    chart)."""
+    key = (layer.in_features, layer.out_features, rows)
+    if key not in _BMM_EXACT:
+        g = torch.Generator().manual_seed(1234)
+        w = torch.randn(layer.out_features, layer.in_features, generator=g)
+        b = torch.randn(layer.out_features, generator=g)
+        x = torch.randn(3, rows, layer.in_features, generator=g)
+        alone = torch.stack([F.linear(x[i], w, b) for i in range(3)])
+        together = torch.baddbmm(b.expand(3, rows, -1), x, w.t().expand(3, -1, -1))
+        _BMM_EXACT[key] = bool(torch.equal(alone, together))
+    return _BMM_EXACT[key]
+
+
+_CONV_EXACT: dict[tuple, bool] = {}
+
+
+def _conv_batch_matches(conv: nn.Conv1d, rows: int, charts: int) -> bool:
+    """Whether ``conv`` on ``charts`` groups of ``rows`` rows at once gives, bit for bit, what it gives on each
+    group alone (oneDNN chooses its algorithm by batch size: a batch of one differs)."""
+    key = (conv.in_channels, conv.out_channels, conv.kernel_size[0], rows, charts)
+    if key not in _CONV_EXACT:
+        g = torch.Generator().manual_seed(1234)
+        x = torch.randn(rows * charts, conv.kernel_size[0], conv.in_channels, generator=g)
+        with torch.no_grad():
+            together = conv(x.transpose(1, 2))
+            alone = torch.cat([conv(x[i * rows:(i + 1) * rows].transpose(1, 2)) for i in range(charts)])
+        _CONV_EXACT[key] = bool(torch.equal(alone, together))
+    return _CONV_EXACT[key]
+
+
+class BeamDecoder:
+    """Incremental decoding of the beams of several charts in one batch (:func:`ddc_sm.selection.beam_search.
+    beam_search_many`).
+
+    Each chart (a *job*) owns ``beam_size`` slots of preallocated per-hypothesis caches: the self-attention
+    keys/values of the last ``dec_window - 1`` steps of every decoder layer, and the last decoder inputs of the
+    causal convolution.  A hypothesis whose parent has no other child takes over the parent's slot, so moving
+    beams copies nothing; only a parent's second child copies the parent's cache into a free slot (with the
+    stochastic beam search that is about one hypothesis in 400).  The time axis of the caches is a sliding
+    window over a longer buffer, compacted once every ``spare`` steps.
+
+    The logits of every hypothesis are, bit for bit, those :meth:`SelectionTransformer.decode_step` gives when the
+    chart is decoded alone: rows do not interact, products with the weights run per chart (one ``baddbmm`` batch
+    entry per chart, or ``F.linear`` per chart where this BLAS would round differently, see
+    :func:`_bmm_matches_linear`), and the convolution and the cross-attention run per chart.
+
+    ``memories``: encoder outputs (1, N_j, d), longest first (the charts still decoding then hold a prefix of the
+    slots).  The rows of :meth:`step` are the hypotheses of the still-decoding charts, chart by chart, each chart's
+    in its beam order.
+    """
+
+    def __init__(self, model: "SelectionTransformer", memories: list[torch.Tensor], difficulties: list[int],
+                 beam_size: int, spare: int = 32):
+        lengths = [int(m.shape[1]) for m in memories]
+        if lengths != sorted(lengths, reverse=True):
+            raise ValueError("memories must be ordered longest first")
+        first = model.decoder[0].self_attn
+        self.model = model
+        self.lengths = lengths
+        self.beam = int(beam_size)
+        self.h, self.dh = first.h, first.dh
+        self.d = self.h * self.dh
+        self.mem_kv = [model.memory_kv(m) for m in memories]
+        self.difficulty = torch.tensor(difficulties, dtype=torch.long)
+        n_slots = len(memories) * self.beam
+        self.window = model.dec_window
+        self.keep = max(self.window - 1, 0)  # keys kept between steps
+        self.capacity = self.keep + max(1, int(spare))
+        # (layer, key/value, slot, head, time, dh): a layer's keys of all hypotheses lie together
+        self.kv = torch.zeros(len(model.decoder), 2, n_slots, self.h, self.capacity, self.dh)
+        self.start, self.held = 0, 0  # the history occupies [start, start + held) of the time axis
+        self.conv_k = model.dec_conv.kernel_size[0] if model.dec_conv is not None else 0
+        self.conv_hist = torch.zeros(n_slots, max(self.conv_k - 1, 0), self.d) if self.conv_k else None
+        # the slot of each hypothesis of each chart, in beam order: one hypothesis (<start>) at first
+        self.slots = [torch.tensor([j * self.beam]) for j in range(len(memories))]
+        self.pos = 0
+
+    # -- helpers --
+    def _linear(self, layer: nn.Linear, x: torch.Tensor, sizes: list[int]) -> torch.Tensor:
+        """``layer`` on rows (R, 1, in) grouped by chart (``sizes``), as each chart alone would compute it."""
+        k = sizes[0]
+        if k > 1 and all(s == k for s in sizes) and _bmm_matches_linear(layer, k):
+            n = len(sizes)
+            out = torch.baddbmm(layer.bias.expand(n, k, -1), x.reshape(n, k, -1), layer.weight.t().expand(n, -1, -1))
+            return out.view(x.shape[0], 1, -1)
+        parts, a = [], 0
+        for s in sizes:
+            parts.append(F.linear(x[a:a + s], layer.weight, layer.bias))
+            a += s
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    # -- decoding --
+    def step(self, tokens: torch.Tensor, holds: torch.Tensor) -> torch.Tensor:
+        """Logits (R, V) of the next step for the hypotheses of the charts still decoding (see the class doc)."""
+        m, pos = self.model, self.pos
+        active = sum(1 for n in self.lengths if n > pos)
+        sizes = [len(self.slots[j]) for j in range(active)]
+        slots = torch.cat(self.slots[:active])
+        r = len(slots)
+        if r != len(tokens):
+            raise ValueError(f"{len(tokens)} hypotheses given, {r} decoding")
+        order = torch.argsort(slots)  # physical order: by slot (chart by chart)
+        used = slots[order]
+        dense = bool(used[-1] == r - 1)  # every slot of the decoding charts in use: caches are plain views
+        diff = torch.repeat_interleave(self.difficulty[:active], torch.tensor(sizes))
+        x = m._dec_input(tokens[order][:, None], holds[order][:, None], diff[order])
+        bounds = [0]
+        for s in sizes:  # physical rows are chart by chart too
+            bounds.append(bounds[-1] + s)
+        groups = [(bounds[j], bounds[j + 1]) for j in range(active)]
+        phys_sizes = sizes
+        if self.conv_k:
+            hist = self.conv_hist[:r] if dense else self.conv_hist[used]
+            full = torch.cat([hist, x], dim=1)
+            k = sizes[0]
+            if len(groups) == 1 or (all(s == k for s in sizes) and _conv_batch_matches(m.dec_conv, k, len(sizes))):
+                x = x + m.dec_conv(full.transpose(1, 2)).transpose(1, 2)
+            else:
+                x = x + torch.cat([m.dec_conv(full[a:b].transpose(1, 2)).transpose(1, 2) for a, b in groups])
+            if self.conv_k > 1:
+                if dense:
+                    self.conv_hist[:r] = full[:, 1:]
+                else:
+                    self.conv_hist[used] = full[:, 1:]
+        t = self.start + self.held  # where this step's keys go
+        span = self.held + 1
+        lo = max(0, pos - m.cross_window)
+        cross = []
+        for j, (a, b) in enumerate(groups):
+            hi = min(self.lengths[j], pos + m.cross_window + 1)
+            cross.append((lo, hi, m.cross_bias.for_offsets(torch.arange(lo, hi) - pos)[None, :, None, :]))
+        self_bias = m.self_bias.for_offsets(torch.arange(-span + 1, 1))[None, :, None, :]
+        for i, layer in enumerate(m.decoder):
+            h = layer.ln1(x)
+            kv_new = self._linear(layer.self_attn.kv, h, phys_sizes).view(r, 2, self.h, self.dh)
+            kv_new = kv_new.transpose(0, 1)  # (2, R, H, dh)
+            if dense:
+                self.kv[i, :, :r, :, t] = kv_new
+                k = self.kv[i, 0, :r, :, self.start:t + 1]
+                v = self.kv[i, 1, :r, :, self.start:t + 1]
+            else:
+                self.kv[i, :, used, :, t] = kv_new
+                window = self.kv[i, :, :, :, self.start:t + 1].index_select(1, used)
+                k, v = window[0], window[1]
+            q = self._linear(layer.self_attn.q, h, phys_sizes).view(r, 1, self.h, self.dh).transpose(1, 2)
+            att = F.scaled_dot_product_attention(q, k, v, attn_mask=self_bias)
+            x = x + self._linear(layer.self_attn.o, att.transpose(1, 2).reshape(r, 1, self.d), phys_sizes)
+            q = self._linear(layer.cross_attn.q, layer.ln2(x), phys_sizes).view(r, 1, self.h, self.dh).transpose(1, 2)
+            outs = []
+            for j, (a, b) in enumerate(groups):
+                mk, mv = self.mem_kv[j][i]
+                c_lo, c_hi, c_bias = cross[j]
+                outs.append(F.scaled_dot_product_attention(q[a:b], mk[:, :, c_lo:c_hi].expand(b - a, -1, -1, -1),
+                                                           mv[:, :, c_lo:c_hi].expand(b - a, -1, -1, -1),
+                                                           attn_mask=c_bias))
+            att = outs[0] if len(outs) == 1 else torch.cat(outs)
+            x = x + self._linear(layer.cross_attn.o, att.transpose(1, 2).reshape(r, 1, self.d), phys_sizes)
+            ff = layer.ff.net
+            hidden = ff[1](self._linear(ff[0], layer.ln3(x), phys_sizes))
+            x = x + self._linear(ff[3], hidden, phys_sizes)
+        logits = self._linear(m.out, m.dec_ln(x), phys_sizes)[:, 0]
+        return logits[torch.argsort(order)]  # back to the hypotheses' order
+
+    def advance(self, parents: torch.Tensor) -> None:
+        """Move to the next step: ``parents`` (R',) indexes, for each hypothesis of the charts that go on (chart by
+        chart, in beam order), its parent among the rows of the last :meth:`step`."""
+        pos = self.pos
+        going = sum(1 for n in self.lengths if n > pos + 1)
+        old = torch.cat([s for s in self.slots[:sum(1 for n in self.lengths if n > pos)]])
+        pslot = old[parents]
+        # the first child of each parent keeps the parent's slot; the others take the chart's free slots
+        n_slots = going * self.beam
+        child = torch.arange(len(pslot))
+        first = torch.full((n_slots,), len(pslot), dtype=torch.long).scatter_reduce(0, pslot, child, "amin")
+        keeps = first[pslot] == child
+        new = pslot.clone()
+        if not bool(keeps.all()):
+            taken = first < len(pslot)
+            free = torch.nonzero(~taken).squeeze(1)  # by slot, so chart by chart
+            dup = torch.nonzero(~keeps).squeeze(1)
+            chart_of_dup = pslot[dup] // self.beam
+            chart_of_free = free // self.beam
+            # the i-th extra child of a chart gets the chart's i-th free slot
+            free_start = torch.searchsorted(chart_of_free, chart_of_dup)
+            dup_start = torch.searchsorted(chart_of_dup, chart_of_dup)
+            dst = free[free_start + torch.arange(len(dup)) - dup_start]
+            src = pslot[dup]
+            new[dup] = dst
+            self.kv[:, :, dst] = self.kv[:, :, src]
+            if self.conv_hist is not None:
+                self.conv_hist[dst] = self.conv_hist[src]
+        sizes = torch.bincount(pslot // self.beam, minlength=going)[:going].tolist()
+        self.slots = list(torch.split(new, sizes)) + self.slots[going:]
+        # slide the time window: keep the last ``keep`` keys
+        if self.held + 1 > self.keep:
+            self.start += self.held + 1 - self.keep
+            self.held = self.keep
+        else:
+            self.held += 1
+        if self.start + self.held >= self.capacity:
+            n = going * self.beam
+            self.kv[:, :, :n, :, :self.held] = self.kv[:, :, :n, :, self.start:self.start + self.held].clone()
+            self.start = 0
+        self.pos += 1
