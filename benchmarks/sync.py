@@ -67,17 +67,14 @@ def grid_error(bpm: float, offset: float, bpm_ref: float, offset_ref: float, t: 
     return d - mod if d > mod / 2 else d
 
 
-def grid_drift_ms(env: np.ndarray, hop_s: float, bpm: float) -> tuple[float, float]:
+def grid_drift_ms(onset, bpm: float) -> tuple[float, float]:
     """How a constant grid at ``bpm`` fits the audio's onsets: (its drift in ms from the first to the last
     10 s segment, by a robust line through the segments' shifts; the share of the song's beat material
     that it keeps on the grid, as ``ddc_sm.timing.tempo`` measures its own steadiness)."""
-    from ddc_sm.timing import tempo as T
+    from ddc_sm.timing.tempo import grid_fit
 
-    grid = T._settle(env, hop_s, bpm, iterations=0)
-    if len(grid.times) < 3:
-        return 0.0, 1.0
-    span = grid.times[-1] - grid.times[0]
-    return float(grid.line.c * span * 1000.0), float(T._steadiness(env, hop_s, grid))
+    fit = grid_fit(onset, bpm)
+    return fit.drift_s * 1000.0, fit.steadiness
 
 
 def human_beat_vs_onsets(onset, bpm: float, offset: float) -> dict:
@@ -85,20 +82,10 @@ def human_beat_vs_onsets(onset, bpm: float, offset: float) -> dict:
     onset strength folded at the human period, its peak nearest the human beat, and the attack before that
     peak as ``ddc_sm.timing.tempo`` places a beat (``RISE_FRACTION`` of the rise, ``LATENCY_S``).  Returns the
     human beat minus the attack and minus the peak, in ms (positive: the human beat is later)."""
-    from ddc_sm.timing import tempo as T
+    from ddc_sm.timing.tempo import beat_position
 
-    period = 60.0 / bpm
-    prof = T._fold(onset.fine, onset.hop_s, period)
-    n = len(prof)
-    beat = ((-offset) % period) / period * n
-    peak = T._local_peak(prof, beat, max(2, int(round(min(period / 8, 0.03) / period * n))))
-    attack = T._rise_point(prof, peak) - T.LATENCY_S / period * n
-
-    def ms(bins: float) -> float:
-        d = (beat - bins) % n
-        return float((d - n if d > n / 2 else d) / n * period * 1000.0)
-
-    return {"human_beat_after_attack_ms": ms(attack), "human_beat_after_peak_ms": ms(peak)}
+    pos = beat_position(onset, bpm, offset)
+    return {"human_beat_after_attack_ms": pos.after_attack_s * 1000.0, "human_beat_after_peak_ms": pos.after_peak_s * 1000.0}
 
 
 def librosa_peer(samples: np.ndarray, sample_rate: int) -> tuple[float, float]:
@@ -107,10 +94,10 @@ def librosa_peer(samples: np.ndarray, sample_rate: int) -> tuple[float, float]:
     tempo grid and an offset.  Returns (bpm, offset); (nan, nan) when it finds fewer than 8 beats."""
     import librosa
 
-    from ddc_sm.timing import tempo as T
+    from ddc_sm.timing.tempo import ANALYSIS_SR, analysis_samples
 
-    y = T._resample(samples, sample_rate)
-    tempo, beats = librosa.beat.beat_track(y=y, sr=T.ANALYSIS_SR, units="time")
+    y = analysis_samples(samples, sample_rate)
+    tempo, beats = librosa.beat.beat_track(y=y, sr=ANALYSIS_SR, units="time")
     tempo = float(np.atleast_1d(tempo)[0])
     if len(beats) < 8 or not tempo > 0:
         return float("nan"), float("nan")
@@ -165,8 +152,8 @@ def evaluate_human(root: Path, limit: int | None, log, peer: bool = False) -> di
         end_ms = grid_error(best.bpm, best.offset, bpm_h, off_h, dur) * 1000
         oct_start = grid_error(best.bpm, best.offset, bpm_h, off_h, 0.0, fine) * 1000
         oct_end = grid_error(best.bpm, best.offset, bpm_h, off_h, dur, fine) * 1000
-        h_drift, h_on = grid_drift_ms(onset.full, onset.hop_s, bpm_h)
-        o_drift, _ = grid_drift_ms(onset.full, onset.hop_s, best.bpm)
+        h_drift, h_on = grid_drift_ms(onset, bpm_h)
+        o_drift, _ = grid_drift_ms(onset, best.bpm)
         row = {
             "song": song.key, "format": song.audio_path.suffix.lower().lstrip("."), "duration_s": round(dur, 1),
             "human_bpm": bpm_h, "human_offset": off_h, "bpm": best.bpm, "offset": best.offset,
@@ -402,25 +389,20 @@ def evaluate_controls(seed: int, log) -> list[dict]:
 def calibrate(n_per_kind: int, log) -> dict:
     """The onset function's lead before the attack, per kind of synthetic material (a seed range apart from
     the benchmark's): LATENCY_S is set to the midpoint of the kinds' means (minimax over the kinds)."""
-    from ddc_sm.timing import tempo as T
+    from ddc_sm.timing.tempo import LATENCY_S, estimate_tempo
 
-    saved = T.LATENCY_S
-    T.LATENCY_S = 0.0
-    try:
-        by_kind: dict[str, list[float]] = {}
-        for kind, bpm, first_beat, duration, noise, track in synthetic_tracks(n_per_kind * len(SYNTH_KINDS), 1000):
-            est = T.estimate_tempo(track.samples, track.sample_rate)
-            if abs(est.best.bpm - bpm) > 0.05:
-                continue
-            by_kind.setdefault(kind, []).append(grid_error(est.best.bpm, est.best.offset, bpm, -first_beat, 0.0) * 1000)
-    finally:
-        T.LATENCY_S = saved
+    by_kind: dict[str, list[float]] = {}
+    for kind, bpm, first_beat, duration, noise, track in synthetic_tracks(n_per_kind * len(SYNTH_KINDS), 1000):
+        est = estimate_tempo(track.samples, track.sample_rate, latency_s=0.0)
+        if abs(est.best.bpm - bpm) > 0.05:
+            continue
+        by_kind.setdefault(kind, []).append(grid_error(est.best.bpm, est.best.offset, bpm, -first_beat, 0.0) * 1000)
     means = {k: float(np.mean(v)) for k, v in by_kind.items()}
     suggested = (min(means.values()) + max(means.values())) / 2.0
     for k, v in by_kind.items():
         log(f"  {k:13s} raw beat - attack: {np.mean(v):+6.2f} ms (sd {np.std(v):.2f}, {len(v)} tracks)")
-    log(f"  minimax LATENCY_S = {suggested / 1000:+.4f} s (in use: {saved:+.4f} s)")
-    return {"raw_ms_by_kind": means, "suggested_latency_s": suggested / 1000.0, "latency_s_in_use": saved}
+    log(f"  minimax LATENCY_S = {suggested / 1000:+.4f} s (in use: {LATENCY_S:+.4f} s)")
+    return {"raw_ms_by_kind": means, "suggested_latency_s": suggested / 1000.0, "latency_s_in_use": LATENCY_S}
 
 
 def main(argv: list[str] | None = None) -> int:

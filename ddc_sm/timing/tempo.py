@@ -135,7 +135,12 @@ def _mel_filterbank(sr: int, n_fft: int, n_bands: int, fmin: float, fmax: float)
     return fb, edges[1:-1]
 
 
-def _resample(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+def analysis_samples(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The audio the estimator analyses: ``samples`` as mono float32 at ``ANALYSIS_SR`` Hz.
+
+    ``samples`` may be mono or 2-D (``(n, channels)`` or ``(channels, n)``: channels are averaged); NaN and
+    infinities become 0; other rates are resampled with soxr (HQ).
+    """
     y = np.asarray(samples, dtype=np.float32)
     if y.ndim == 2:  # (n, channels) or (channels, n)
         y = y.mean(axis=1) if y.shape[1] <= 8 else y.mean(axis=0)
@@ -183,7 +188,7 @@ def _band_flux(y: np.ndarray, n_fft: int, n_frames: int) -> tuple[np.ndarray, np
 
 def onset_envelope(samples: np.ndarray, sample_rate: int) -> OnsetEnvelope:
     """Onset strength every ``HOP / ANALYSIS_SR`` seconds (see the module's docstring)."""
-    y = _resample(samples, sample_rate)
+    y = analysis_samples(samples, sample_rate)
     hop_s = HOP / ANALYSIS_SR
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     n = 1 + (len(y) - 1) // HOP if len(y) else 0
@@ -351,20 +356,33 @@ def _level(env: np.ndarray, hop_s: float, bpm: float, profile: np.ndarray | None
     return _Level(bpm, pos / n * period, float(on), float(max(off, 0.0) / max(on, 1e-12)), prof)
 
 
+def _fine_profile(onset: "OnsetEnvelope", period: float, keep: np.ndarray | None = None) -> np.ndarray:
+    """The short-window onset strength folded at ``period`` (only the frames in ``keep``, when given)."""
+    if keep is None:
+        return _fold(onset.fine, onset.hop_s, period)
+    share = _fold(keep.astype(float), onset.hop_s, period)
+    return _fold(np.where(keep, onset.fine, 0.0), onset.hop_s, period) / np.maximum(share, 1e-9)
+
+
+def _attack_near(profile: np.ndarray, period: float, centre: float) -> tuple[float, float]:
+    """(attack, peak) in bins of ``profile`` (a fold at ``period``): its peak within an eighth of a beat (at
+    most 30 ms) of bin ``centre``, and the point before that peak where it rises through ``RISE_FRACTION``
+    of its height (``LATENCY_S`` not applied)."""
+    n = len(profile)
+    width = max(2, int(round(min(period / 8, 0.03) / period * n)))
+    peak = _local_peak(profile, centre, width)
+    return _rise_point(profile, peak), peak
+
+
 def _attack_time(onset: "OnsetEnvelope", level: _Level, keep: np.ndarray | None = None) -> float:
     """Time (s, modulo the period) of the beat's attack, ``LATENCY_S`` not applied: the short-window onset
     strength folded at the period (only the frames in ``keep``), its peak near the long-window one, and the
     point before it where it rises through ``RISE_FRACTION`` of its height."""
     period = level.period
-    if keep is None:
-        prof = _fold(onset.fine, onset.hop_s, period)
-    else:
-        share = _fold(keep.astype(float), onset.hop_s, period)
-        prof = _fold(np.where(keep, onset.fine, 0.0), onset.hop_s, period) / np.maximum(share, 1e-9)
+    prof = _fine_profile(onset, period, keep)
     n = len(prof)
-    width = max(2, int(round(min(period / 8, 0.03) / period * n)))
-    pos = _local_peak(prof, level.peak / period * n, width)
-    return _rise_point(prof, pos) / n * period
+    attack, _peak = _attack_near(prof, period, level.peak / period * n)
+    return attack / n * period
 
 
 def _in_range(bpm: float) -> bool:
@@ -597,18 +615,22 @@ def _try_rounding(env: np.ndarray, hop_s: float, grid: _Grid, duration: float) -
 # public entry point
 
 
-def estimate_tempo(samples: np.ndarray, sample_rate: int, top: int = 3) -> TempoEstimate:
+def estimate_tempo(samples: np.ndarray, sample_rate: int, top: int = 3,
+                   latency_s: float = LATENCY_S) -> TempoEstimate:
     """Estimate a constant BPM and #OFFSET of ``samples`` (mono float audio at ``sample_rate``).
 
     Returns up to ``top`` candidates, best first, with confidences in 0..1 (see the module's docstring for
     the method and the beat-0 convention).  Silence, noise and audio without a steady beat give
     ``reliable=False`` and a warning; when nothing periodic is found at all the best candidate is a
     fallback of 120 BPM, offset 0, and the warning says so.  Deterministic.
+
+    ``latency_s`` is the onset function's lead over the attack that the beats are corrected by; leave it
+    at ``LATENCY_S`` (``benchmarks/sync.py --calibrate`` passes 0 to measure it).
     """
-    return estimate_tempo_from_onsets(onset_envelope(samples, sample_rate), top)
+    return estimate_tempo_from_onsets(onset_envelope(samples, sample_rate), top, latency_s)
 
 
-def estimate_tempo_from_onsets(onset: OnsetEnvelope, top: int = 3) -> TempoEstimate:
+def estimate_tempo_from_onsets(onset: OnsetEnvelope, top: int = 3, latency_s: float = LATENCY_S) -> TempoEstimate:
     """``estimate_tempo`` from an already computed ``onset_envelope`` (what ``estimate_tempo`` does after it)."""
     top = max(1, int(top))
     env, hop_s = onset.full, onset.hop_s
@@ -647,7 +669,7 @@ def estimate_tempo_from_onsets(onset: OnsetEnvelope, top: int = 3) -> TempoEstim
     reliable = True
     if z < NOISE_Z:
         # nothing periodic at all: a visible, round fallback beats a random-looking guess
-        guesses = _candidates(onset, best, peaks, ratio, steady, False, grid.keep)
+        guesses = _candidates(onset, best, peaks, ratio, steady, False, grid.keep, latency_s)
         est = _fallback(f"no steady beat found (silence/noise/free tempo); using fallback {FALLBACK_BPM:g} BPM, "
                         "offset 0: check sync or set --bpm/--offset", details)
         est.candidates += [TempoCandidate(c.bpm, c.offset, min(c.confidence, 0.05)) for c in guesses[:top - 1]]
@@ -664,8 +686,71 @@ def estimate_tempo_from_onsets(onset: OnsetEnvelope, top: int = 3) -> TempoEstim
         warnings.append(f"about {1 - steady:.0%} of the song's beats are off a constant {best.bpm:.2f} BPM grid "
                         "(a tempo change, an edit, or a section in another rhythm): check sync there")
 
-    cands = _candidates(onset, best, peaks, ratio, steady, reliable, grid.keep)
+    cands = _candidates(onset, best, peaks, ratio, steady, reliable, grid.keep, latency_s)
     return TempoEstimate(cands[:top], warnings, reliable, details)
+
+
+# ----------------------------------------------------------------------------------------------------
+# how a given grid (a human chart's, say) sits on the onsets: for checking estimates (benchmarks/sync.py)
+
+
+@dataclass(frozen=True)
+class GridFit:
+    """How one constant grid fits a song's onsets (see :func:`grid_fit`)."""
+
+    drift_s: float  # how far the grid slides against the onsets from the first to the last segment
+    steadiness: float  # share of the song's beat material the grid keeps (as ``details["steady"]``)
+
+
+def grid_fit(onset: OnsetEnvelope, bpm: float) -> GridFit:
+    """How a constant grid at exactly ``bpm`` fits the onsets of ``onset`` (an ``onset_envelope``).
+
+    The grid keeps its period (no correction, unlike the estimate's own grid) and takes its best phase.
+    ``drift_s``: the slope of the robust line through the ``SEGMENT_S`` segments' shifts against the grid,
+    times the time from the first segment's centre to the last one's (positive: the onsets come later and
+    later; 0 when the song has fewer than 3 segments).  ``steadiness``: the share of the song's beat material
+    on the grid, measured as ``estimate_tempo`` measures its own (``details["steady"]``; 1 for short songs).
+    """
+    env, hop_s = onset.full, onset.hop_s
+    grid = _settle(env, hop_s, bpm, iterations=0)
+    if len(grid.times) < 3:
+        return GridFit(0.0, 1.0)
+    span = grid.times[-1] - grid.times[0]
+    return GridFit(float(grid.line.c * span), float(_steadiness(env, hop_s, grid)))
+
+
+@dataclass(frozen=True)
+class BeatPosition:
+    """Where a grid's beat sits against the onsets (see :func:`beat_position`); positive: the beat is later."""
+
+    after_attack_s: float  # the beat minus the attack of the onsets on it (where this module puts a beat)
+    after_peak_s: float  # the beat minus the peak of those onsets
+
+
+def beat_position(onset: OnsetEnvelope, bpm: float, offset: float, latency_s: float = LATENCY_S) -> BeatPosition:
+    """Where the beat of the grid (``bpm``, #OFFSET ``offset``) sits against the onsets, whatever the estimate.
+
+    The short-window onset strength is folded at the grid's period; its peak within an eighth of a beat (at
+    most 30 ms) of the grid's beat is the peak, and the attack is placed before it as ``estimate_tempo``
+    places a beat (the ``RISE_FRACTION`` rise, corrected by ``latency_s``).  Both are wrapped into +-half a
+    beat.  A beat with ``after_attack_s`` near 0 is where this module would put it.
+    """
+    period = 60.0 / bpm
+    prof = _fine_profile(onset, period)
+    n = len(prof)
+    beat = ((-offset) % period) / period * n
+    rise, peak = _attack_near(prof, period, beat)
+    attack = rise - latency_s / period * n
+
+    def seconds(bins: float) -> float:
+        d = (beat - bins) % n
+        return float((d - n if d > n / 2 else d) / n * period)
+
+    return BeatPosition(seconds(attack), seconds(peak))
+
+
+# ----------------------------------------------------------------------------------------------------
+# the estimate's steps
 
 
 def _choose_family(env: np.ndarray, hop_s: float, peaks: list[tuple[float, float]]) -> float:
@@ -740,7 +825,7 @@ def _downbeat_offset(onset: OnsetEnvelope, level: _Level, beat: float) -> float:
 
 
 def _candidates(onset: OnsetEnvelope, best: _Level, peaks, ratio: float, steady: float,
-                reliable: bool, keep: np.ndarray | None = None) -> list[TempoCandidate]:
+                reliable: bool, keep: np.ndarray | None = None, latency_s: float = LATENCY_S) -> list[TempoCandidate]:
     """The best grid first, then alternatives: the other octaves, the same tempo half a beat later, other
     tempo families; confidences = reliability x share of (beat strength)^3."""
     env, hop_s = onset.full, onset.hop_s
@@ -764,7 +849,7 @@ def _candidates(onset: OnsetEnvelope, best: _Level, peaks, ratio: float, steady:
             alts.append((lv, lv.strength * 0.8))
     hyps: list[tuple[float, float, float]] = []  # (bpm, offset, score)
     for lv, score in [(best, best.strength)] + sorted(alts, key=lambda x: -x[1]):
-        off = _downbeat_offset(onset, lv, _attack_time(onset, lv, keep if lv is best else None) - LATENCY_S)
+        off = _downbeat_offset(onset, lv, _attack_time(onset, lv, keep if lv is best else None) - latency_s)
         beat = 60.0 / lv.bpm
         if any(abs(b - lv.bpm) < 1e-6 and min((o - off) % beat, (off - o) % beat) < 0.02 for b, o, _ in hyps):
             continue
