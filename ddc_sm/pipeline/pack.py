@@ -140,6 +140,79 @@ def _uses_real_generator() -> bool:
     return getattr(generate.make_charts, "__module__", None) == generate.__name__
 
 
+def _plan_pack(pack_dir: Path, songs: list[Path], difficulties, add: bool, formats, options: dict,
+               match_sync: bool, quiet: bool, err) -> tuple[dict, list[SongJob]]:
+    """Each song folder's outcome known at once (skipped, done, failed) and the jobs to run, moved to the
+    pack's sync convention with ``match_sync``."""
+    outcomes: dict[Path, SongOutcome] = {}
+    todo: list[SongJob] = []
+    for song in songs:
+        planned = plan_song(song, difficulties, add)
+        if isinstance(planned, SongOutcome):
+            outcomes[song] = planned
+        else:
+            todo.append(replace(planned, formats=formats, options=dict(options)))
+    if match_sync and todo:
+        from ddc_sm.timing.sync_convention import MIN_SONGS, measure_sync_bias
+
+        bias = measure_sync_bias([pack_dir])
+        if bias is None:
+            err.print(f"--match-sync: fewer than {MIN_SONGS} charted constant-tempo songs agree with the estimate; "
+                      "new charts keep the estimated offset", markup=False, highlight=False, soft_wrap=True)
+        else:
+            if not quiet:
+                err.print(f"--match-sync: {bias.describe()}; new charts are moved to match", markup=False,
+                          highlight=False, soft_wrap=True)
+            todo = [replace(job, offset_shift=bias.seconds) for job in todo]
+    return outcomes, todo
+
+
+def _run_in_processes(todo: list[SongJob], jobs: int, maker, weights_dir, finished: Callable[[SongOutcome], None]) -> None:
+    """Run the jobs in ``jobs`` worker processes, calling ``finished`` with each song's outcome; the songs of a
+    pool that a crashed worker broke are retried one at a time, so a crash fails only its own song."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
+    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx, initializer=_init_worker,
+                             initargs=(threads,)) as pool:
+        futures = {pool.submit(_run_song_in_worker, job, maker, weights_dir): job for job in todo}
+        broken: list[SongJob] = []  # songs of a pool a crashed worker broke: each is retried alone
+        try:
+            for fut in as_completed(futures):
+                job = futures[fut]
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    broken.append(job)
+                    continue
+                except Exception as exc:
+                    outcome = SongOutcome(job.song_dir, "failed", message=f"worker failed: {type(exc).__name__}: {exc}")
+                finished(outcome)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    for job in sorted(broken, key=lambda j: j.song_dir):  # alone, a crash fails only its own song
+        again = plan_song(job.song_dir, job.difficulties, job.mode == "add")
+        if isinstance(again, SongOutcome):  # its worker finished it before the pool broke
+            if again.status in ("skipped", "done"):
+                again = SongOutcome(job.song_dir, "written", [str(p) for p in existing_simfiles(job.audio)])
+            finished(again)
+            continue
+        with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(threads,)) as alone:
+            try:
+                outcome = alone.submit(_run_song_in_worker, job, maker, weights_dir).result()
+            except BrokenProcessPool:
+                outcome = SongOutcome(job.song_dir, "failed", message="the worker process crashed "
+                                      "(a decoder or encoder fault); the song's folder was left as it was")
+            except Exception as exc:
+                outcome = SongOutcome(job.song_dir, "failed", message=f"worker failed: {type(exc).__name__}: {exc}")
+        finished(outcome)
+
+
 def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int = 1, weights_dir=None,
              maker: Optional[Callable] = None, out=None, match_sync: bool = False, formats=FORMATS,
              beam_size: int = 20, seed: int = 0, finest: int | None = None, quiet: bool = False,
@@ -176,26 +249,7 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
         raise UserError(f"no song folders (folders with .ogg/.mp3/.wav/.flac audio) under {pack_dir}")
 
     err = Console(stderr=True)
-    outcomes: dict[Path, SongOutcome] = {}
-    todo: list[SongJob] = []
-    for song in songs:
-        planned = plan_song(song, difficulties, add)
-        if isinstance(planned, SongOutcome):
-            outcomes[song] = planned
-        else:
-            todo.append(replace(planned, formats=formats, options=dict(options)))
-    if match_sync and todo:
-        from ddc_sm.timing.sync_convention import MIN_SONGS, measure_sync_bias
-
-        bias = measure_sync_bias([pack_dir])
-        if bias is None:
-            err.print(f"--match-sync: fewer than {MIN_SONGS} charted constant-tempo songs agree with the estimate; "
-                      "new charts keep the estimated offset", markup=False, highlight=False, soft_wrap=True)
-        else:
-            if not quiet:
-                err.print(f"--match-sync: {bias.describe()}; new charts are moved to match", markup=False,
-                          highlight=False, soft_wrap=True)
-            todo = [replace(job, offset_shift=bias.seconds) for job in todo]
+    outcomes, todo = _plan_pack(pack_dir, songs, difficulties, add, formats, options, match_sync, quiet, err)
     if maker is None and todo and _uses_real_generator():
         from ddc_sm.weights import bundle_path
 
@@ -212,6 +266,7 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
 
         def finished(outcome: SongOutcome) -> None:
             outcomes[outcome.song_dir] = outcome
+            progress.update(task, description=f"charted {name(outcome.song_dir)[:40]}")
             if outcome.status == "failed":
                 progress.console.print(f"failed: {name(outcome.song_dir)}: {outcome.message}", markup=False,
                                        highlight=False, soft_wrap=True)
@@ -222,52 +277,14 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
                 progress.update(task, description=f"charting {name(job.song_dir)[:40]}")
                 finished(run_song(job, maker, weights_dir))
         else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-            from concurrent.futures.process import BrokenProcessPool
-
-            threads = max(1, (os.cpu_count() or 1) // jobs)
-            ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx, initializer=_init_worker,
-                                     initargs=(threads,)) as pool:
-                futures = {pool.submit(_run_song_in_worker, job, maker, weights_dir): job for job in todo}
-                broken: list[SongJob] = []  # songs of a pool a crashed worker broke: each is retried alone
-                try:
-                    for fut in as_completed(futures):
-                        job = futures[fut]
-                        try:
-                            outcome = fut.result()
-                        except BrokenProcessPool:
-                            broken.append(job)
-                            continue
-                        except Exception as exc:
-                            outcome = SongOutcome(job.song_dir, "failed", message=f"worker failed: {type(exc).__name__}: {exc}")
-                        progress.update(task, description=f"charted {name(job.song_dir)[:40]}")
-                        finished(outcome)
-                except KeyboardInterrupt:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
-            for job in sorted(broken, key=lambda j: j.song_dir):  # alone, a crash fails only its own song
-                again = plan_song(job.song_dir, job.difficulties, job.mode == "add")
-                if isinstance(again, SongOutcome):  # its worker finished it before the pool broke
-                    if again.status in ("skipped", "done"):
-                        again = SongOutcome(job.song_dir, "written", [str(p) for p in existing_simfiles(job.audio)])
-                    finished(again)
-                    continue
-                with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_init_worker,
-                                         initargs=(threads,)) as alone:
-                    try:
-                        outcome = alone.submit(_run_song_in_worker, job, maker, weights_dir).result()
-                    except BrokenProcessPool:
-                        outcome = SongOutcome(job.song_dir, "failed", message="the worker process crashed "
-                                              "(a decoder or encoder fault); the song's folder was left as it was")
-                    except Exception as exc:
-                        outcome = SongOutcome(job.song_dir, "failed", message=f"worker failed: {type(exc).__name__}: {exc}")
-                progress.update(task, description=f"charted {name(job.song_dir)[:40]}")
-                finished(outcome)
+            _run_in_processes(todo, jobs, maker, weights_dir, finished)
         progress.update(task, description="charting done")
 
-    ordered = [outcomes[s] for s in songs if s in outcomes]
+    return _report([outcomes[s] for s in songs if s in outcomes], name, out, err, quiet)
+
+
+def _report(ordered: list[SongOutcome], name: Callable[[Path], str], out, err, quiet: bool) -> int:
+    """Print the written files (to ``out``) and the summary and failures (to ``err``); 1 when a song failed."""
     for o in ordered if not quiet else []:
         for path in o.written:
             out.write(f"{path}\n")
