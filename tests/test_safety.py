@@ -506,3 +506,41 @@ def test_check_refuses_a_timing_list_too_long_to_parse(tmp_path, monkeypatch):
     found = check_paths([path])[0]
     assert [(p.code, p.severity) for p in found] == [("timing-too-long", "error")]
     assert "#BPMS has 20 entries" in found[0].message
+
+
+# make: damaged audio is named damaged, not charted as a short song -----------------------------------------------
+
+def _damaged_ogg(path: Path, keep_head: float, hole: float) -> Path:
+    """A 40 s .ogg whose bytes after the first ``keep_head`` share are zeroed for a ``hole`` share (its last
+    pages, which give the header's length, kept)."""
+    write_audio(path, 40)
+    data = path.read_bytes()
+    n = len(data)
+    start, end = int(n * keep_head), int(n * (keep_head + hole))
+    path.write_bytes(data[:start] + bytes(end - start) + data[end:])
+    return path
+
+
+def test_audio_of_which_little_decodes_is_called_corrupt_not_short(tmp_path, monkeypatch):
+    import ddc_sm.pipeline.make as make
+    from ddc_sm.audio.decode import header_duration, load_audio
+    from ddc_sm.errors import AudioError
+
+    ogg = _damaged_ogg(tmp_path / "s" / "song.ogg", 0.25, 0.65)
+    assert header_duration(ogg) == pytest.approx(40.0, abs=0.1)
+    with pytest.raises(AudioError, match=r"only 1\d\.\d s of 40\.0 s could be decoded: the file is corrupt or "
+                                         "truncated"):
+        load_audio(ogg)
+    monkeypatch.setattr(make, "generate_charts", lambda *_a, **_k: (_ for _ in ()).throw(AssertionError("charted")))
+    with pytest.raises(AudioError, match="corrupt or truncated"):
+        make.make_charts(ogg, ["Easy"], bpm=120.0, offset=0.0)
+
+
+def test_audio_with_a_damaged_stretch_is_charted_with_a_warning(tmp_path):
+    from ddc_sm.audio.decode import load_audio
+
+    intact = load_audio(write_audio(tmp_path / "ok.ogg", 40))
+    assert intact.warnings == ()
+    audio = load_audio(_damaged_ogg(tmp_path / "song.ogg", 0.5, 0.1))
+    assert 30 < audio.duration < 39
+    assert len(audio.warnings) == 1 and f"only {audio.duration:.1f} s of 40.0 s could be decoded" in audio.warnings[0]
