@@ -544,3 +544,41 @@ def test_audio_with_a_damaged_stretch_is_charted_with_a_warning(tmp_path):
     audio = load_audio(_damaged_ogg(tmp_path / "song.ogg", 0.5, 0.1))
     assert 30 < audio.duration < 39
     assert len(audio.warnings) == 1 and f"only {audio.duration:.1f} s of 40.0 s could be decoded" in audio.warnings[0]
+
+
+# --add: what is wrong with the existing chart, in words ------------------------------------------------------------
+
+_ADD_CHART = "#NOTES:\n dance-single:\n x:\n Hard:\n 5:\n 0,0,0,0,0:\n1000\n0000\n0000\n0000\n;\n"
+
+
+@pytest.mark.parametrize("content,words", [
+    (b"#TITLE:" + bytes(range(0x80, 0x100)) * 4 + b";\n", "cannot read existing chart song.sm: not UTF-8 or a known encoding"),
+    (("#TITLE:x;\n#BPMS:0=120;\n" + _ADD_CHART).encode("utf-16"), "cannot read existing chart song.sm: it is UTF-16"),
+    (b"#TITLE:x;\n#OFFSET:0;\n#BPMS:0=120;\n#STOPS:1=x;\n" + _ADD_CHART.encode(), "song.sm: its #STOPS '1=x' is not a list of beat=seconds"),
+    (b"#TITLE:x;\n#OFFSET:0;\n#BPMS:0=120;\n#DELAYS:1=2=3;\n" + _ADD_CHART.encode(), "song.sm: its #DELAYS '1=2=3' is not a list"),
+    (b"#TITLE:x;\n#OFFSET:0;\n#BPMS:=120;\n" + _ADD_CHART.encode(), "song.sm: its #BPMS '=120' is not a list of beat=bpm"),
+])
+def test_add_onto_a_broken_chart_says_what_is_wrong(tmp_path, no_models, content, words):
+    from ddc_sm.errors import DdcSmError
+
+    song = tmp_path / "s"
+    audio = write_audio(song / "song.ogg", 8)
+    (song / "song.sm").write_bytes(content)
+    with pytest.raises(DdcSmError) as caught:
+        no_models(audio, ["Easy"], add=True)
+    message = str(caught.value)
+    assert words in message
+    for internal in ("list index", "ConversionSyntax", "decimal", "codec", "unpack", "<class"):
+        assert internal not in message
+
+
+def test_simfile_timing_errors_are_words(tmp_path):
+    from ddc_sm.errors import DdcSmError
+    from ddc_sm.timing.grid import simfile_timing
+
+    path = tmp_path / "a.sm"
+    path.write_text("#TITLE:x;\n#OFFSET:0;\n#BPMS:0=120;\n#STOPS:1=x;\n")
+    with pytest.raises(DdcSmError) as caught:
+        simfile_timing(path)
+    assert "a.sm" in str(caught.value) and "decimal" not in str(caught.value).lower()
+    assert "not a list of beat=value" in str(caught.value)
