@@ -4,6 +4,7 @@ errors before any model runs.  Small synthesised inputs only; no real models unl
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 import os
 import subprocess
 import sys
@@ -435,3 +436,149 @@ def test_ctrl_c_prints_interrupted_and_exits_130(tmp_path):
     p.send_signal(signal.SIGINT)
     _out, err = p.communicate(timeout=20)
     assert p.returncode == 130 and err.strip() == "interrupted"
+
+
+# check: time and memory linear in the timing entries ------------------------------------------------------------
+
+LAST_NOTE_AT_BEAT_16 = ("#NOTES:\n dance-single:\n x:\n Hard:\n 5:\n 0,0,0,0,0:\n" + "0000\n0000\n0000\n0000\n,\n" * 4
+                        + "1000\n0000\n0000\n0000\n;\n")
+
+
+@pytest.mark.parametrize("tag,entries", [("BPMS", ",".join(f"{i}=120" for i in range(200_000))),
+                                         ("STOPS", ",".join(f"{i}=0.01" for i in range(16_000)))])
+def test_check_a_long_timing_list_is_quick(tmp_path, tag, entries):
+    import time
+
+    header = f"#OFFSET:0;\n#BPMS:{entries};\n" if tag == "BPMS" else f"#OFFSET:0;\n#BPMS:0=120;\n#STOPS:{entries};\n"
+    path = _sm(tmp_path, header)
+    start = time.perf_counter()
+    problems, _ = check_paths([path])
+    assert time.perf_counter() - start < 10
+    assert [p.code for p in problems if p.severity == "error"] == []
+
+
+def test_check_a_long_plain_timing_still_times_the_notes(tmp_path):
+    """3000 BPM entries (past the engine's limit): the last note, beat 16 at 60 BPM plus 1 s of stops, is at
+    17 s; the 8 s music ends 9 s earlier."""
+    bpms = ",".join(f"{i}=60" for i in range(3000))
+    stops = ",".join(f"{i}=0.25" for i in range(4)) + ",16=5"  # the stop on the note's beat comes after it
+    path = _sm(tmp_path, f"#OFFSET:0;\n#BPMS:{bpms};\n#STOPS:{stops};\n", chart=False)
+    with open(path, "a") as f:
+        f.write(LAST_NOTE_AT_BEAT_16)
+    found = [p for p in check_paths([path])[0] if p.code == "notes-after-music"]
+    assert len(found) == 1 and "the last note is at 17.000 s" in found[0].message
+
+
+def test_the_plain_sweep_agrees_with_simfiles_engine():
+    import random
+
+    from ddc_sm.simfiles.compat import import_simfile
+    from ddc_sm.simfiles.lint import _plain_time_at, parse_beat_values
+
+    sf = import_simfile()
+    rng = random.Random(3)
+    for _ in range(20):
+        bpm_beats = sorted(set(rng.randrange(1, 400) for _ in range(rng.randrange(0, 30))))
+        bpm_text = ",".join(f"{b / 4}={rng.uniform(60, 300):.3f}" for b in [0] + bpm_beats)
+        stop_beats = sorted(set(rng.randrange(0, 400) for _ in range(rng.randrange(0, 10))))
+        stop_text = ",".join(f"{b / 4}={rng.uniform(0, 1):.3f}" for b in stop_beats)
+        offset = rng.uniform(-1, 1)
+        sim = sf.loads(f"#OFFSET:{offset:.3f};\n#BPMS:{bpm_text};\n#STOPS:{stop_text};\n")
+        engine = sf.timing.engine.TimingEngine(sf.timing.TimingData(sim))
+        bpms, stops = sorted(parse_beat_values(bpm_text)[0]), sorted(parse_beat_values(stop_text)[0])
+        for beat in (Fraction(0), Fraction(rng.randrange(0, 440), 4), Fraction(rng.randrange(0, 4400), 48)):
+            ours = _plain_time_at(float(f"{offset:.3f}"), bpms, stops, beat)
+            assert abs(ours - float(engine.time_at(sf.timing.Beat(beat)))) < 1e-3
+
+
+def test_check_refuses_a_timing_list_too_long_to_parse(tmp_path, monkeypatch):
+    import ddc_sm.simfiles.lint as lint
+
+    path = _sm(tmp_path, "#OFFSET:0;\n#BPMS:" + ",".join(f"{i}=120" for i in range(20)) + ";\n")
+    monkeypatch.setattr(lint, "MAX_TIMING_ENTRIES", 10)
+    real = lint.parse_beat_values
+
+    def parse(text):
+        assert "=120," not in (text or ""), "the long list was parsed"
+        return real(text)
+
+    monkeypatch.setattr(lint, "parse_beat_values", parse)
+    found = check_paths([path])[0]
+    assert [(p.code, p.severity) for p in found] == [("timing-too-long", "error")]
+    assert "#BPMS has 20 entries" in found[0].message
+
+
+# make: damaged audio is named damaged, not charted as a short song -----------------------------------------------
+
+def _damaged_ogg(path: Path, keep_head: float, hole: float) -> Path:
+    """A 40 s .ogg whose bytes after the first ``keep_head`` share are zeroed for a ``hole`` share (its last
+    pages, which give the header's length, kept)."""
+    write_audio(path, 40)
+    data = path.read_bytes()
+    n = len(data)
+    start, end = int(n * keep_head), int(n * (keep_head + hole))
+    path.write_bytes(data[:start] + bytes(end - start) + data[end:])
+    return path
+
+
+def test_audio_of_which_little_decodes_is_called_corrupt_not_short(tmp_path, monkeypatch):
+    import ddc_sm.pipeline.make as make
+    from ddc_sm.audio.decode import header_duration, load_audio
+    from ddc_sm.errors import AudioError
+
+    ogg = _damaged_ogg(tmp_path / "s" / "song.ogg", 0.25, 0.65)
+    assert header_duration(ogg) == pytest.approx(40.0, abs=0.1)
+    with pytest.raises(AudioError, match=r"only 1\d\.\d s of 40\.0 s could be decoded: the file is corrupt or "
+                                         "truncated"):
+        load_audio(ogg)
+    monkeypatch.setattr(make, "generate_charts", lambda *_a, **_k: (_ for _ in ()).throw(AssertionError("charted")))
+    with pytest.raises(AudioError, match="corrupt or truncated"):
+        make.make_charts(ogg, ["Easy"], bpm=120.0, offset=0.0)
+
+
+def test_audio_with_a_damaged_stretch_is_charted_with_a_warning(tmp_path):
+    from ddc_sm.audio.decode import load_audio
+
+    intact = load_audio(write_audio(tmp_path / "ok.ogg", 40))
+    assert intact.warnings == ()
+    audio = load_audio(_damaged_ogg(tmp_path / "song.ogg", 0.5, 0.1))
+    assert 30 < audio.duration < 39
+    assert len(audio.warnings) == 1 and f"only {audio.duration:.1f} s of 40.0 s could be decoded" in audio.warnings[0]
+
+
+# --add: what is wrong with the existing chart, in words ------------------------------------------------------------
+
+_ADD_CHART = "#NOTES:\n dance-single:\n x:\n Hard:\n 5:\n 0,0,0,0,0:\n1000\n0000\n0000\n0000\n;\n"
+
+
+@pytest.mark.parametrize("content,words", [
+    (b"#TITLE:" + bytes(range(0x80, 0x100)) * 4 + b";\n", "cannot read existing chart song.sm: not UTF-8 or a known encoding"),
+    (("#TITLE:x;\n#BPMS:0=120;\n" + _ADD_CHART).encode("utf-16"), "cannot read existing chart song.sm: it is UTF-16"),
+    (b"#TITLE:x;\n#OFFSET:0;\n#BPMS:0=120;\n#STOPS:1=x;\n" + _ADD_CHART.encode(), "song.sm: its #STOPS '1=x' is not a list of beat=seconds"),
+    (b"#TITLE:x;\n#OFFSET:0;\n#BPMS:0=120;\n#DELAYS:1=2=3;\n" + _ADD_CHART.encode(), "song.sm: its #DELAYS '1=2=3' is not a list"),
+    (b"#TITLE:x;\n#OFFSET:0;\n#BPMS:=120;\n" + _ADD_CHART.encode(), "song.sm: its #BPMS '=120' is not a list of beat=bpm"),
+])
+def test_add_onto_a_broken_chart_says_what_is_wrong(tmp_path, no_models, content, words):
+    from ddc_sm.errors import DdcSmError
+
+    song = tmp_path / "s"
+    audio = write_audio(song / "song.ogg", 8)
+    (song / "song.sm").write_bytes(content)
+    with pytest.raises(DdcSmError) as caught:
+        no_models(audio, ["Easy"], add=True)
+    message = str(caught.value)
+    assert words in message
+    for internal in ("list index", "ConversionSyntax", "decimal", "codec", "unpack", "<class"):
+        assert internal not in message
+
+
+def test_simfile_timing_errors_are_words(tmp_path):
+    from ddc_sm.errors import DdcSmError
+    from ddc_sm.timing.grid import simfile_timing
+
+    path = tmp_path / "a.sm"
+    path.write_text("#TITLE:x;\n#OFFSET:0;\n#BPMS:0=120;\n#STOPS:1=x;\n")
+    with pytest.raises(DdcSmError) as caught:
+        simfile_timing(path)
+    assert "a.sm" in str(caught.value) and "decimal" not in str(caught.value).lower()
+    assert "not a list of beat=value" in str(caught.value)

@@ -16,6 +16,7 @@ AUDIO_EXTENSIONS = (".ogg", ".oga", ".mp3", ".wav", ".flac")
 STEPMANIA_PLAYS = (".mp3", ".oga", ".ogg", ".wav")  # in the order StepMania 5 looks for them; no FLAC
 MAX_DURATION_S = 30 * 60.0
 MIN_DURATION_S = 5.0
+LOST_TOLERANCE_S = 1.0  # decoding this much less than the header's length means a damaged file
 # -80 dBFS: audio whose peak stays below this is silent; load_audio refuses it and the tempo estimator
 # (on the audio it analyses) reports it as silent, with its fallback tempo
 SILENCE_PEAK = 1e-4
@@ -136,9 +137,13 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, check
         raise AudioError(f"audio file {path} holds no usable samples (empty or corrupt)")
     audio = Audio(np.ascontiguousarray(y, dtype=np.float32), sr, path, warnings)
     if check:
-        if expected is not None and audio.duration < min(MIN_DURATION_S, 0.5 * expected):
-            raise AudioError(f"only {audio.duration:.1f} s of {expected:.1f} s could be decoded (the file is corrupt): "
-                             f"{path}")
+        lost = expected - audio.duration if expected is not None else 0.0
+        if lost > LOST_TOLERANCE_S and (audio.duration < 0.5 * expected or audio.duration < MIN_DURATION_S):
+            raise AudioError(f"only {audio.duration:.1f} s of {expected:.1f} s could be decoded: the file is corrupt "
+                             f"or truncated: {path}")
+        if lost > LOST_TOLERANCE_S and not warnings:
+            audio = Audio(audio.samples, sr, path, (f"{path.name}: only {audio.duration:.1f} s of {expected:.1f} s "
+                                                    "could be decoded (the file is damaged); the chart covers those",))
         if audio.duration < MIN_DURATION_S:
             raise AudioError(f"audio is {audio.duration:.1f} s long; at least {MIN_DURATION_S:.0f} s is needed for a chart: {path}")
         if audio.duration > MAX_DURATION_S:

@@ -23,7 +23,6 @@ from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
 from ddc_sm.simfiles.dataset import chart_difficulties
 from ddc_sm.simfiles.folders import existing_simfiles
 from ddc_sm.simfiles.meter import estimate_meter, monotone_meters
-from ddc_sm.simfiles.compat import import_simfile
 from ddc_sm.simfiles.writer import (GeneratedChart, SongInfo, add_charts, check_targets, new_simfile, recover,
                                     song_lock, write_charts)
 from ddc_sm.timing.grid import GRID_RULES, NOTE_VALUES, ConstantTiming, limit_rule, simfile_timing, snap_times
@@ -193,22 +192,27 @@ def check_timing_options(bpm, offset) -> None:
 
 def _existing_timing(path: Path):
     """The timing of an existing chart for --add, checked usable (finite offset, positive BPMs)."""
-    from ddc_sm.errors import SimfileError, TimingError
+    from ddc_sm.errors import TimingError
+    from ddc_sm.simfiles.compat import read_existing_chart
     from ddc_sm.simfiles.lint import float_or_none, parse_beat_values
 
-    try:
-        sim = import_simfile().open(str(path), strict=False)
-    except Exception as exc:
-        raise SimfileError(f"cannot read the existing chart {path.name}: {type(exc).__name__}") from None
+    sim = read_existing_chart(path)
     bpms, bad = parse_beat_values(sim.get("BPMS"))
     offset_text = (sim.get("OFFSET") or "0").strip() or "0"
     offset = float_or_none(offset_text)
     if bad or not bpms or any(not (0 < v <= 100000) for _b, v in bpms) or min(b for b, _v in bpms) != 0:
-        raise TimingError(f"{path.name}: #BPMS {(sim.get('BPMS') or '').strip()[:60]!r} cannot time new charts "
-                          "(--add keeps the existing timing); fix it or use --force")
+        raise TimingError(f"{path.name}: its #BPMS {(sim.get('BPMS') or '').strip()[:60]!r} is not a list of "
+                          "beat=bpm (positive BPMs, the first at beat 0) and cannot time new charts (--add keeps "
+                          "the existing timing); fix it or use --force")
     if offset is None or abs(offset) > MAX_OFFSET_S:
         raise TimingError(f"{path.name}: #OFFSET {offset_text[:40]!r} cannot time new charts (--add keeps the "
                           "existing timing); fix it or use --force")
+    for key, unit in (("STOPS", "seconds"), ("DELAYS", "seconds"), ("WARPS", "beats")):
+        values, bad = parse_beat_values(sim.get(key))
+        if bad:
+            raise TimingError(f"{path.name}: its #{key} {(sim.get(key) or '').strip()[:60]!r} is not a list of "
+                              f"beat={unit} and cannot time new charts (--add keeps the existing timing); fix it "
+                              "or use --force")
     return simfile_timing(path)
 
 
@@ -333,7 +337,9 @@ def _difficulties_of(path: Path) -> set[str]:
     except SimfileError:
         raise
     except Exception as exc:
-        raise SimfileError(f"cannot read the existing chart {path.name} ({type(exc).__name__}); fix it or use "
+        from ddc_sm.simfiles.compat import parse_error_words
+
+        raise SimfileError(f"cannot read existing chart {path.name}: {parse_error_words(exc)}; fix it or use "
                            "--force") from None
 
 

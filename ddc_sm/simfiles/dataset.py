@@ -19,7 +19,7 @@ import numpy as np
 from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.difficulty import canonical_difficulty
 from ddc_sm.errors import SimfileError
-from ddc_sm.simfiles.compat import import_simfile
+from ddc_sm.simfiles.compat import import_simfile, read_existing_chart
 from ddc_sm.simfiles.folders import find_song_dirs
 from ddc_sm.simfiles.music import song_music
 from ddc_sm.simfiles.rows import COLUMNS, EMPTY, STEPS_TYPE, normalise_row
@@ -144,12 +144,7 @@ def load_song(song_dir: str | os.PathLike, *, with_charts: bool = True) -> SongD
 
 def chart_difficulties(path: str | os.PathLike) -> set[str]:
     """The standard difficulties of the dance-single charts in a simfile (:class:`SimfileError` when unreadable)."""
-    sf = import_simfile()
-    path = Path(path)
-    try:
-        sim = sf.open(str(path), strict=False)
-    except Exception as exc:
-        raise SimfileError(f"cannot read existing chart {path.name}: {exc}") from exc
+    sim = read_existing_chart(path)
     return {canonical_difficulty(c.difficulty or "") for c in sim.charts
             if (c.stepstype or "").strip().lower() == STEPS_TYPE} & set(DIFFICULTIES)
 

@@ -71,6 +71,8 @@ MAX_BPM = 10 ** 6
 MAX_OFFSET_S = 3600.0
 MAX_METER = 10 ** 4
 MAX_SIMFILE_BYTES = 20 * 1024 * 1024  # a bigger simfile is reported as such, not parsed
+MAX_TIMING_ENTRIES = 250_000  # a #BPMS/#STOPS/... list longer than this is an error, not parsed (time, memory)
+ENGINE_MAX_EVENTS = 2000  # more timing entries than this are not given to simfile's (slow) TimingEngine
 
 
 @dataclass
@@ -133,6 +135,21 @@ def _measure_of(beat: Fraction) -> int:
 # small parsers
 
 
+_PLAIN_DECIMAL = re.compile(r"([+-]?)(\d{1,30})(?:\.(\d{0,30}))?")
+
+
+def _parse_beat(text: str) -> Fraction:
+    """A beat as StepMania stores it (48 rows per beat, so at most 1/48000 exact here).  Plain decimals with
+    up to 3 places (what editors write) take an integer fast path: 200k entries parse in well under a second."""
+    m = _PLAIN_DECIMAL.fullmatch(text)
+    if m is not None:
+        frac = (m.group(3) or "").rstrip("0")
+        if len(frac) <= 3:
+            sign = -1 if m.group(1) == "-" else 1
+            return Fraction(sign * int(m.group(2) + frac), 10 ** len(frac))
+    return Fraction(text).limit_denominator(48 * 1000)
+
+
 def parse_beat_values(text: Optional[str]) -> tuple[list[tuple[Fraction, float]], list[str]]:
     """'0.000=120.000,64.000=240.000' -> [(0, 120.0), (64, 240.0)] and the malformed entries."""
     values, bad = [], []
@@ -147,7 +164,7 @@ def parse_beat_values(text: Optional[str]) -> tuple[list[tuple[Fraction, float]]
             beat_text, value_text = pieces[0].strip(), pieces[1].strip()
             if len(beat_text) > 40 or len(value_text) > 40:
                 raise ValueError
-            beat = Fraction(beat_text).limit_denominator(48 * 1000)
+            beat = _parse_beat(beat_text)
             value = float(value_text)
             if value != value or value in (float("inf"), float("-inf")) or abs(beat) > MAX_BEAT:
                 raise ValueError
@@ -300,17 +317,30 @@ class SimfileChecker:
     def _check_timing(self, source, chart_label: Optional[str]):
         """BPMS/STOPS/DELAYS/WARPS/OFFSET of the song (or of an .ssc chart with its own timing).
 
-        Returns (offset, bpms, stops, usable) where usable says whether times can be computed."""
+        Returns (offset, bpms, stops, usable, n_delays_and_warps) where usable says whether times can be
+        computed."""
         where = "" if chart_label is None else "chart's "
         usable = True
-        bpms, bad = parse_beat_values(source.get("BPMS"))
+        too_many = set()
+        for key in ("BPMS", "STOPS", "DELAYS", "WARPS"):
+            n = str(source.get(key) or "").count(",") + 1
+            if n > MAX_TIMING_ENTRIES:
+                usable = False
+                too_many.add(key)
+                self.report(ERROR, "timing-too-long", f"{where}#{key} has {n} entries; more than "
+                            f"{MAX_TIMING_ENTRIES} are not checked (a song has at most a few thousand)", chart_label)
+
+        def parse(key):
+            return ([], []) if key in too_many else parse_beat_values(source.get(key))
+
+        bpms, bad = parse("BPMS")
         if bad:
             usable = False
             self.report(ERROR, "bpm-malformed", f"{where}#BPMS has malformed entries: {', '.join(repr(b) for b in bad[:3])}"
                         + (" ..." if len(bad) > 3 else ""), chart_label)
         if not bpms:
             usable = False
-            if not bad:
+            if not bad and "BPMS" not in too_many:
                 self.report(ERROR, "bpm-missing", f"{where}#BPMS is empty (StepMania falls back to 60 BPM)", chart_label)
         else:
             first = min(bpms, key=lambda bv: bv[0])
@@ -335,15 +365,17 @@ class SimfileChecker:
                     self.report(WARNING, "bpm-negative",
                                 f"negative BPM {value:g}: a gimmick StepMania 5 turns into a warp; other players mistime it",
                                 chart_label, _measure_of(beat), beat)
-        stops = []
+        stops, extra_events = [], 0
         for key in ("STOPS", "DELAYS", "WARPS"):
-            values, bad = parse_beat_values(source.get(key))
+            values, bad = parse(key)
             if bad:
                 usable = False
                 self.report(ERROR, f"{key.lower()}-malformed",
                             f"{where}#{key} has malformed entries: {', '.join(repr(b) for b in bad[:3])}", chart_label)
             if key == "STOPS":
                 stops = values
+            else:
+                extra_events += len(values)
         offset_text = source.get("OFFSET")
         offset = 0.0
         if offset_text is not None and str(offset_text).strip():
@@ -355,7 +387,7 @@ class SimfileChecker:
                 usable = False
                 self.report(ERROR, "offset-range", f"{where}#OFFSET {offset:g} s is more than an hour", chart_label)
                 offset = None
-        return offset, sorted(bpms), sorted(stops), usable
+        return offset, sorted(bpms), sorted(stops), usable, extra_events
 
     def _check_music_tag(self, sim):
         tag = (sim.get("MUSIC") or "").strip()
@@ -465,14 +497,14 @@ class SimfileChecker:
             self.report(WARNING, "empty-chart", "the chart has no notes", label)
         elif timing[3]:
             last_beat = max(notes, key=lambda n: n.pos / n.denom).beat
-            t = self._time_at(sim, chart if own else None, last_beat)
+            t = self._time_at(sim, chart if own else None, last_beat, timing, label)
             if t is not None:
                 last = (label, t, last_beat)
         summary = ChartSummary(
             label,
             frozenset((n.player, n.tick, n.column, n.char) for n in notes),
             timing[0], tuple(timing[1]), tuple(timing[2]),
-            comparable_timing=timing[3] and not self._has_gimmicks(chart if own else sim, timing),
+            comparable_timing=timing[3] and not self._has_gimmicks(timing),
         )
         return summary, last
 
@@ -491,20 +523,32 @@ class SimfileChecker:
             return False
 
     @staticmethod
-    def _has_gimmicks(source, timing) -> bool:
-        if any(v < 0 for _b, v in timing[1]) or any(v < 0 for _b, v in timing[2]):
-            return True
-        return any(parse_beat_values(source.get(k))[0] for k in ("DELAYS", "WARPS"))
+    def _has_gimmicks(timing) -> bool:
+        """Negative BPMs or stops, delays, warps: timing only StepMania's own engine knows how to play."""
+        return timing[4] > 0 or any(v < 0 for _b, v in timing[1]) or any(v < 0 for _b, v in timing[2])
 
-    @staticmethod
-    def _time_at(sim, chart, beat: Fraction) -> Optional[float]:
-        """Time of ``beat`` with the chart's own timing (``chart``) or the song's (``chart`` None)."""
-        sf = _simfile()
-        try:
-            engine = sf.timing.engine.TimingEngine(sf.timing.TimingData(sim, chart))
-            return float(engine.time_at(sf.timing.Beat(beat.numerator, beat.denominator)))
-        except Exception:
+    def _time_at(self, sim, chart, beat: Fraction, timing, label: str) -> Optional[float]:
+        """Time of ``beat`` with the chart's own timing (``chart``) or the song's (``chart`` None).
+
+        Up to ``ENGINE_MAX_EVENTS`` timing entries go through ``simfile``'s TimingEngine (exact, gimmicks
+        included); it is too slow for more (200k BPM changes took minutes), so a plain timing (no negative
+        BPMs or stops, no delays or warps) is then swept here in one pass, and a longer gimmick timing is
+        reported as not timed."""
+        offset, bpms, stops, _usable, n_extra = timing
+        n_events = len(bpms) + len(stops) + n_extra
+        if n_events <= ENGINE_MAX_EVENTS:
+            sf = _simfile()
+            try:
+                engine = sf.timing.engine.TimingEngine(sf.timing.TimingData(sim, chart))
+                return float(engine.time_at(sf.timing.Beat(beat.numerator, beat.denominator)))
+            except Exception:
+                return None
+        if self._has_gimmicks(timing):
+            self.report(WARNING, "timing-not-timed", f"the timing has {n_events} entries with negative BPMs or "
+                        "stops, delays or warps; the notes' times (against the music's length) are not checked",
+                        label)
             return None
+        return _plain_time_at(offset or 0.0, bpms, stops, beat)
 
     def _check_notes(self, notes_text: str, steps_type: str, label: str) -> Optional[list[RawNote]]:
         """Rows per measure, row width, note characters and hold/roll pairing, from the raw note data."""
@@ -603,6 +647,25 @@ class SimfileChecker:
             if not broken:
                 self.report(ERROR, "hold-unclosed", f"{HEAD_CHARS[note.char]} head in column {column + 1} is never closed",
                             label, note.measure, note.beat)
+
+
+def _plain_time_at(offset: float, bpms, stops, beat: Fraction) -> float:
+    """Time of ``beat`` for sorted BPMs (the first at beat 0, all positive) and sorted non-negative stops, in
+    one pass; as in StepMania a BPM change or stop on the beat itself does not move a note on it."""
+    target = float(beat)
+    t, at, bpm = -offset, 0.0, bpms[0][1]
+    for b, value in bpms[1:]:
+        b = float(b)
+        if b >= target:
+            break
+        t += (b - at) * 60.0 / bpm
+        at, bpm = b, value
+    t += (target - at) * 60.0 / bpm
+    for b, value in stops:
+        if b >= beat:
+            break
+        t += value
+    return t
 
 
 def _note_name(char: str) -> str:

@@ -113,18 +113,20 @@ def simfile_timing(path) -> EngineTiming:
 
     Raises :class:`ddc_sm.errors.SimfileError` when the file cannot be read and :class:`ddc_sm.errors.TimingError`
     when its timing cannot be used."""
-    from ddc_sm.errors import SimfileError, TimingError
-    from ddc_sm.simfiles.compat import import_simfile
+    from pathlib import Path
+
+    from ddc_sm.errors import TimingError
+    from ddc_sm.simfiles.compat import import_simfile, parse_error_words, read_existing_chart
 
     sf = import_simfile()
-    try:
-        sim = sf.open(str(path), strict=False)
-    except Exception as exc:
-        raise SimfileError(f"cannot read {path}: {exc}") from exc
+    sim = read_existing_chart(path, what="simfile")
     try:
         return EngineTiming(sf.timing.engine.TimingEngine(sf.timing.TimingData(sim)))
     except Exception as exc:
-        raise TimingError(f"cannot use the timing of {path} (#BPMS/#OFFSET): {exc}") from exc
+        words = parse_error_words(exc) if type(exc) is ValueError else ""
+        if not words or words.startswith("its text"):
+            words = "its #BPMS, #STOPS, #DELAYS or #WARPS is not a list of beat=value"
+        raise TimingError(f"cannot use the timing of {Path(path).name}: {words}") from None
 
 def snap_beat(beat: float, seconds_per_beat: float, rule: GridRule = FULL_GRID,
               tolerance: float = DEFAULT_TOLERANCE_S) -> Fraction | None:
