@@ -50,8 +50,8 @@ def cases(base: Path):
         d.mkdir(parents=True)
         for fname, content in files.items():
             p = d / fname
-            if isinstance(content, np.ndarray):
-                soundfile.write(str(p), content, sr)
+            if isinstance(content, np.ndarray):  # float WAV keeps NaN/inf (PCM_16 would clip them to +-1)
+                soundfile.write(str(p), content, sr, subtype="FLOAT" if p.suffix == ".wav" else None)
             elif content == "DIR":
                 p.mkdir()
             else:
@@ -66,7 +66,9 @@ def cases(base: Path):
         "truncated.ogg": ogg_bytes[: len(ogg_bytes) // 3], "header-only.ogg": ogg_bytes[:4000],
         "corrupt-middle.ogg": ogg_bytes[:20000] + os.urandom(20000) + ogg_bytes[40000:],
         "silent.wav": np.zeros(8 * sr, dtype="float32"), "short.wav": good[: 2 * sr],
-        "nan.wav": np.full(8 * sr, np.nan, dtype="float32"), "clipped.wav": np.sign(good).astype("float32"),
+        "nan.wav": np.full(8 * sr, np.nan, dtype="float32"),
+        "inf.wav": np.full(8 * sr, np.inf, dtype="float32"), "dc.wav": np.full(8 * sr, -1.0, dtype="float32"),
+        "clipped.wav": np.sign(good).astype("float32"),
         "mp3-id3-only.mp3": b"ID3\x04\x00\x00\x00\x00\x00\x10" + b"\0" * 16 + os.urandom(2000),
         "wrong-ext.mp3": ogg_bytes, "flac-as-ogg.ogg": b"fLaC" + os.urandom(5000),
     }

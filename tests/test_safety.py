@@ -582,3 +582,36 @@ def test_simfile_timing_errors_are_words(tmp_path):
         simfile_timing(path)
     assert "a.sm" in str(caught.value) and "decimal" not in str(caught.value).lower()
     assert "not a list of beat=value" in str(caught.value)
+
+
+# make: audio that is not numbers, or one constant level ------------------------------------------------------------
+
+@pytest.mark.parametrize("value,subtype,match", [(float("nan"), "FLOAT", "not finite numbers"),
+                                                 (float("inf"), "DOUBLE", "not finite numbers"),
+                                                 (float("nan"), "PCM_16", "silent"),  # written as a constant -1
+                                                 (0.5, "PCM_16", "silent")])
+def test_audio_that_is_not_sound_is_refused(tmp_path, value, subtype, match):
+    import numpy as np
+    import soundfile
+
+    from ddc_sm.audio.decode import load_audio
+    from ddc_sm.errors import AudioError
+
+    wav = tmp_path / "x.wav"
+    soundfile.write(str(wav), np.full(8 * 22050, value, dtype="float32"), 22050, subtype=subtype)
+    with pytest.raises(AudioError, match=match) as caught:
+        load_audio(wav)
+    assert "\n" not in str(caught.value)
+
+
+def test_cli_make_on_a_nan_wav_is_a_one_line_error(tmp_path):
+    import numpy as np
+    import soundfile
+
+    wav = tmp_path / "s" / "nan.wav"
+    wav.parent.mkdir()
+    soundfile.write(str(wav), np.full(8 * 22050, np.nan, dtype="float32"), 22050, subtype="FLOAT")
+    r = cli("make", wav, "--bpm", "120", "--offset", "0", "-d", "Easy")
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]  # after 'reading nan.wav...'
+    assert r.returncode == 2 and len(errors) == 1 and "not finite" in errors[0] and "Traceback" not in r.stderr
+    assert sorted(p.name for p in wav.parent.iterdir()) == ["nan.wav"]

@@ -133,8 +133,11 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, check
     else:
         expected = None
     y, sr, warnings = _decode(path)
-    if y.size == 0 or not np.all(np.isfinite(y)):
+    if y.size == 0:
         raise AudioError(f"audio file {path} holds no usable samples (empty or corrupt)")
+    if not np.all(np.isfinite(y)):
+        raise AudioError(f"audio file {path} has samples that are not finite numbers (NaN or infinity): it is "
+                         "corrupt")
     audio = Audio(np.ascontiguousarray(y, dtype=np.float32), sr, path, warnings)
     if check:
         lost = expected - audio.duration if expected is not None else 0.0
@@ -150,6 +153,8 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None, *, check
             raise AudioError(f"audio is {audio.duration / 60:.1f} minutes long; the limit is {MAX_DURATION_S / 60:.0f} minutes: {path}")
         if float(np.max(np.abs(y))) < SILENCE_PEAK:
             raise AudioError(f"audio is silent (peak below -80 dBFS): {path}")
+        if float(np.max(y)) - float(np.min(y)) < SILENCE_PEAK:  # a constant level (DC) is no sound either
+            raise AudioError(f"audio is silent (one constant level, {float(y[0]):+.2f}, throughout): {path}")
     if sample_rate is not None:
         audio = audio.resampled(sample_rate)
     return audio
