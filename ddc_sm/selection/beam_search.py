@@ -195,7 +195,6 @@ def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int 
     shares = [job.jump_budget[0] if job.jump_budget else 0.0 for job in jobs_in]
     slacks = [job.jump_budget[1] if job.jump_budget else 0.0 for job in jobs_in]
     stochastic = torch.tensor([g is not None for g in gens])
-    n_total = sum(lengths)
 
     sizes = [1] * len(jobs_in)  # hypotheses per chart, chart by chart
     prev = torch.full((len(jobs_in),), START, dtype=torch.long)
