@@ -133,6 +133,15 @@ def test_silence_is_reported_with_a_visible_fallback():
     assert any("silent" in w and "120" in w for w in est.warnings)
 
 
+def test_silent_means_what_load_audio_refuses():
+    # one threshold for both (ddc_sm.audio.decode.SILENCE_PEAK): a beat at -86 dBFS is silent, at -74 dBFS not
+    track = synth.drum_track(128.0, 0.25, 10.0, sample_rate=SR, seed=0)
+    y = track.samples / np.max(np.abs(track.samples))
+    assert any("silent" in w for w in estimate_tempo(5e-5 * y, SR).warnings)
+    loud = estimate_tempo(2e-4 * y, SR)
+    assert not any("silent" in w for w in loud.warnings) and loud.best.bpm == pytest.approx(128.0, abs=0.01)
+
+
 @pytest.mark.parametrize("make", [
     lambda: synth.noise_track(15.0, sample_rate=SR, seed=1),
     lambda: synth.noise_track(15.0, sample_rate=SR, seed=2, color="pink"),

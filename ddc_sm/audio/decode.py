@@ -15,7 +15,9 @@ AUDIO_EXTENSIONS = (".ogg", ".oga", ".mp3", ".wav", ".flac")
 STEPMANIA_PLAYS = (".mp3", ".oga", ".ogg", ".wav")  # in the order StepMania 5 looks for them; no FLAC
 MAX_DURATION_S = 30 * 60.0
 MIN_DURATION_S = 5.0
-SILENCE_PEAK = 1e-4  # about -80 dBFS
+# -80 dBFS: audio whose peak stays below this is silent; load_audio refuses it and the tempo estimator
+# (on the audio it analyses) reports it as silent, with its fallback tempo
+SILENCE_PEAK = 1e-4
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ddc_sm.audio.decode import SILENCE_PEAK
+
 ANALYSIS_SR = 22050
 HOP = 110  # samples at ANALYSIS_SR: 4.99 ms
 N_FFT = 1024  # window for the tempo (and the bass bands)
@@ -83,7 +85,6 @@ MIN_ON_GRID = 0.5  # share of the beat material on the constant grid below which
 WARN_ON_GRID = 0.8  # ... below which a warning names the share that is off the grid
 FIRST_ONSET_SHARE = 0.5  # the music has started at the first beat with this share of a typical beat's onset
 FIRST_ONSET_BONUS = 1.0  # (as a share of the spread of the 4 beats' scores)
-SILENCE_PEAK = 1e-5  # -100 dBFS: digital silence (the analysis itself does not depend on the level)
 
 
 @dataclass(frozen=True)
@@ -636,7 +637,7 @@ def estimate_tempo_from_onsets(onset: OnsetEnvelope, top: int = 3, latency_s: fl
     env, hop_s = onset.full, onset.hop_s
     duration = onset.duration
     details: dict = {"duration_s": round(duration, 3)}
-    if onset.peak < SILENCE_PEAK:
+    if onset.peak < SILENCE_PEAK:  # what load_audio refuses as silent (the analysis itself is level-free)
         return _fallback("audio is silent: no beat to follow; using fallback "
                          f"{FALLBACK_BPM:g} BPM, offset 0 (set --bpm/--offset by hand)", details)
     if len(env) < int(3.0 / hop_s) or not np.any(env > 0):
