@@ -60,6 +60,7 @@ HOP = 110  # samples at ANALYSIS_SR: 4.99 ms
 N_FFT = 1024  # window for the tempo (and the bass bands)
 N_FFT_FINE = 256  # window for the attacks' times: short, so clicks, drums and tones lag alike
 N_BANDS = 48
+MEL_RANGE = (30.0, 11000.0)  # Hz, the bands' outer edges
 FLUX_LAG = 2  # frames
 COMPRESSION = 100.0
 # time from a sound's attack to the RISE_FRACTION rise of the folded onset strength (negative: the onset
@@ -118,22 +119,18 @@ class TempoEstimate:
 # onset strength
 
 
-def _mel_filterbank(sr: int, n_fft: int, n_bands: int, fmin: float, fmax: float) -> tuple[np.ndarray, np.ndarray]:
-    def hz_to_mel(f):
-        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+def _mel_filterbank(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+    """Triangular filters (peak 1, not area-normalised) on HTK mels over ``MEL_RANGE``, shape
+    (``N_BANDS``, ``n_fft // 2 + 1``), float32, and the bands' centre frequencies in Hz.
 
-    def mel_to_hz(m):
-        return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
+    At ``N_FFT`` and ``N_FFT_FINE`` every band holds at least one FFT bin (librosa warns when one does not).
+    """
+    import librosa
 
-    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_bands + 2))
-    freqs = np.arange(n_fft // 2 + 1) * sr / n_fft
-    fb = np.zeros((n_bands, len(freqs)), dtype=np.float32)
-    for i in range(n_bands):
-        lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
-        fb[i] = np.maximum(0.0, np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)))
-        if fb[i].sum() == 0:  # band narrower than a bin
-            fb[i, int(np.argmin(np.abs(freqs - mid)))] = 1.0
-    return fb, edges[1:-1]
+    fmin, fmax = MEL_RANGE
+    fb = librosa.filters.mel(sr=ANALYSIS_SR, n_fft=n_fft, n_mels=N_BANDS, fmin=fmin, fmax=fmax, htk=True, norm=None)
+    centres = librosa.mel_frequencies(n_mels=N_BANDS + 2, fmin=fmin, fmax=fmax, htk=True)[1:-1]
+    return fb, centres
 
 
 def analysis_samples(samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -172,7 +169,7 @@ def _band_flux(y: np.ndarray, n_fft: int, n_frames: int) -> tuple[np.ndarray, np
 
     pad = n_fft // 2
     yp = np.pad(y, (pad, pad + n_fft))
-    fb, centres = _mel_filterbank(ANALYSIS_SR, n_fft, N_BANDS, 30.0, 11000.0)
+    fb, centres = _mel_filterbank(n_fft)
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
     frames = np.lib.stride_tricks.as_strided(yp, (n_frames, n_fft), (yp.strides[0] * HOP, yp.strides[0]), writeable=False)
     bands = np.empty((n_frames, N_BANDS), dtype=np.float32)
