@@ -90,7 +90,8 @@ def human_beat_vs_onsets(onset, bpm: float, offset: float) -> dict:
     from ddc_sm.timing.tempo import beat_position
 
     pos = beat_position(onset, bpm, offset)
-    return {"human_beat_after_attack_ms": pos.after_attack_s * 1000.0, "human_beat_after_peak_ms": pos.after_peak_s * 1000.0}
+    return {"human_beat_after_attack_ms": pos.after_attack_s * 1000.0,
+            "human_beat_after_peak_ms": pos.after_peak_s * 1000.0}
 
 
 def librosa_peer(samples: np.ndarray, sample_rate: int) -> tuple[float, float]:
@@ -123,7 +124,8 @@ def human_note_phases(charts) -> dict:
             "human_notes_on_half_beat": float(np.mean(np.abs(phases - 0.5) < 1e-6))}
 
 
-def evaluate_human(root: Path, limit: int | None, log, peer: bool = False, parts: tuple[str, ...] | None = None) -> dict:
+def evaluate_human(root: Path, limit: int | None, log, peer: bool = False,
+                   parts: tuple[str, ...] | None = None) -> dict:
     """The human charts' songs under ``root`` (only those in the split ``parts``, when given)."""
     from ddc_sm.audio.decode import load_audio
     from ddc_sm.simfiles.dataset import iter_songs
