@@ -1,8 +1,15 @@
-"""Shared test setup: the feature cache goes to a temporary folder, never to ``~/.cache/ddc_sm``."""
+"""Shared test setup: one thread per process (ddc_sm/threads.py's default, pinned here before numpy and torch
+load, for this process and the subprocesses the tests start); the feature cache goes to a temporary folder,
+never to ``~/.cache/ddc_sm``."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DDC_SM_THREADS"):
+    os.environ[_var] = "1"
+
+from pathlib import Path  # noqa: E402
 
 import pytest
 

@@ -41,3 +41,40 @@ def test_feature_stats_roundtrip():
     assert np.allclose(z.std(axis=-1), 1.0, atol=1e-3)
     again = FeatureStats.from_dict(stats.to_dict())
     assert np.allclose(again.apply(a), z)
+
+
+def _librosa_log_mel(y, sr, n_fft, hop, n_mels, fmin, fmax):
+    """The features as librosa computes them: centred frames (zero padding), |STFT|^2 of a Hann window, its mel
+    filters, natural log with the package's floor."""
+    import librosa
+
+    from ddc_sm.audio.features import LOG_FLOOR
+
+    spec = np.abs(librosa.stft(np.pad(y, n_fft // 2), n_fft=n_fft, hop_length=hop, window="hann",
+                               center=False)) ** 2
+    mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    return np.log(mel @ spec + LOG_FLOOR).astype(np.float32)
+
+
+def test_features_are_librosas_bit_for_bit():
+    """make computes the features without importing librosa; they are librosa's own, to the bit."""
+    from ddc_sm.audio import features as F
+
+    y44 = drum_track(128.0, 0.5, 12.3, sample_rate=PLACEMENT_SR, seed=3).samples
+    ours = placement_features(y44)
+    for c, n_fft in enumerate(F.PLACEMENT_FFTS):
+        ref = _librosa_log_mel(y44, PLACEMENT_SR, n_fft, F.PLACEMENT_HOP, F.PLACEMENT_MELS, F.PLACEMENT_FMIN,
+                               F.PLACEMENT_FMAX)
+        assert ref.shape == ours[:, c].shape
+        assert np.array_equal(ours[:, c], ref), n_fft
+    y16 = drum_track(128.0, 0.5, 12.3, sample_rate=SELECTION_SR, seed=3).samples
+    ref = _librosa_log_mel(y16, SELECTION_SR, F.SELECTION_FFT, F.SELECTION_HOP, F.SELECTION_MELS, F.SELECTION_FMIN,
+                           F.SELECTION_FMAX)
+    assert np.array_equal(selection_features(y16), ref)
+
+
+def test_features_of_a_clip_shorter_than_a_window():
+    y = drum_track(128.0, 0.1, 0.05, sample_rate=PLACEMENT_SR).samples  # 2205 samples < 4096
+    feats = placement_features(y)
+    assert feats.shape == (80, 3, 1 + len(y) // 441)
+    assert np.all(np.isfinite(feats))

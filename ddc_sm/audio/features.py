@@ -29,22 +29,38 @@ SELECTION_FMAX = 8000.0
 
 FRAME_RATE = 100.0  # frames per second, both stages
 LOG_FLOOR = 1e-10
+FFT_BLOCK = 64  # frames per FFT call (speed only: the values do not depend on it)
 
 
 def _log_mel(y: np.ndarray, sr: int, n_fft: int, hop: int, n_mels: int, fmin: float, fmax: float,
              chunk_frames: int = 4096) -> np.ndarray:
-    """Log-mel of centred frames (zero padding at the ends), computed in blocks of frames to bound memory."""
-    import librosa
+    """Log-mel of centred frames (zero padding at the ends), computed in blocks of frames to bound memory.
 
-    mel_basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
+    The power spectrum is ``librosa.stft(..., window="hann", center=False)`` on the zero-padded audio, computed
+    here as librosa computes it (a float64 periodic Hann window times the float32 frames, ``scipy.fft.rfft``,
+    rounded to complex64), so the features are librosa's bit for bit without importing it
+    (``tests/test_features.py`` compares them); the filters are librosa's (:mod:`ddc_sm.audio.filters`).
+    """
+    import scipy.fft
+    from scipy.signal import get_window
+
+    from ddc_sm.audio.filters import mel_filters
+
+    mel_basis = mel_filters(sr, n_fft, n_mels, fmin, fmax).astype(np.float32)
+    window = get_window("hann", n_fft, fftbins=True)  # float64, as librosa's
     padded = np.pad(np.asarray(y, dtype=np.float32), n_fft // 2)
     total = 1 + len(y) // hop
     out = np.empty((n_mels, total), dtype=np.float32)
+    step = padded.strides[0]
+    frames = np.lib.stride_tricks.as_strided(padded, (total, n_fft), (step * hop, step), writeable=False)
+    power = np.empty((min(chunk_frames, total), n_fft // 2 + 1), dtype=np.float32)
     for f0 in range(0, total, chunk_frames):
         f1 = min(total, f0 + chunk_frames)
-        segment = padded[f0 * hop:(f1 - 1) * hop + n_fft]
-        spec = np.abs(librosa.stft(segment, n_fft=n_fft, hop_length=hop, window="hann", center=False)) ** 2
-        out[:, f0:f1] = np.log(mel_basis @ spec[:, :f1 - f0] + LOG_FLOOR)
+        for a in range(f0, f1, FFT_BLOCK):  # a few frames at a time: the transforms stay in the cache
+            b = min(f1, a + FFT_BLOCK)
+            power[a - f0:b - f0] = np.abs(scipy.fft.rfft(frames[a:b] * window, axis=1, workers=1)
+                                          .astype(np.complex64)) ** 2
+        out[:, f0:f1] = np.log(mel_basis @ power[:f1 - f0].T + LOG_FLOOR)
     return out
 
 

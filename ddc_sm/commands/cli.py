@@ -26,6 +26,9 @@ app.add_typer(train_app, name="train")
 DIFFICULTY_HELP = "Beginner, Easy, Medium, Hard, Challenge (any case), comma-separated or repeated, or 'all'."
 FINEST_HELP = ("Finest note value any chart may use: 4th, 8th, 16th, 32nd or 64th (no triplets). Default: each "
                "difficulty's own (Beginner/Easy 8th, Medium/Hard 16th, Challenge 64th).")
+THREADS_HELP = ("Threads for the large batched work (placement over the whole song); the beam search always "
+                "runs on one. Default: $DDC_SM_THREADS, else 1 (the same chart on a busy machine, no slower).")
+TRAIN_THREADS_HELP = "torch threads for training (default: the config's \"threads\", 1 in the shipped configs)."
 FLAG = ""  # metavar of an on/off flag: shown as a bare flag, never as taking a value
 
 
@@ -118,8 +121,12 @@ def make(
     quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG, help="Print nothing but warnings and errors."),
     preview: bool = typer.Option(False, "--preview", metavar=FLAG,
                                  help="Also write SONG.preview.html beside the charts (see `ddc-sm preview`)."),
+    threads: Optional[int] = typer.Option(None, "--threads", metavar="N", help=THREADS_HELP),
 ) -> None:
     """Write SONG.sm and SONG.ssc beside each audio file."""
+    from ddc_sm import threads as thread_policy
+
+    thread_policy.configure(threads)  # before numpy and torch load their thread pools
     from ddc_sm.pipeline.make import make_charts
 
     diffs = parse_difficulties(difficulty)
@@ -135,18 +142,26 @@ def make(
 
     for kind in ("placement", "selection"):  # missing weights: one error before any song, not one per song
         bundle_path(kind, weights)
+    from ddc_sm.commands.display import MakeDisplay
+
     failed = 0
     for path in audio:
+        display = MakeDisplay(path.name, quiet=quiet)
         try:
             result = make_charts(path, diffs, bpm=bpm, offset=offset, force=force, add=add, formats=fmts,
-                                 weights_dir=weights, beam_size=beam, seed=seed, log=None if quiet else _err,
-                                 title=title, artist=artist, subtitle=subtitle, finest=note, preview=preview)
+                                 weights_dir=weights, beam_size=beam, seed=seed, log=None if quiet else display.log,
+                                 title=title, artist=artist, subtitle=subtitle, finest=note, preview=preview,
+                                 progress=display)
         except DdcSmError as exc:
+            display.abort()
             if len(audio) == 1:
                 raise
             _err(f"error: {exc}")
             failed += 1
             continue
+        except BaseException:
+            display.abort()
+            raise
         if quiet:  # progress is silenced, warnings (unclear tempo, undecodable tail...) are not
             for warning in result.warnings:
                 _err(f"warning: {warning}")
@@ -189,12 +204,17 @@ def pack(
                                  help="Also write a preview page beside each song's new charts (see `ddc-sm preview`)."),
     bpm: Optional[float] = typer.Option(None, "--bpm", hidden=True),
     offset: Optional[float] = typer.Option(None, "--offset", hidden=True),
+    threads: Optional[int] = typer.Option(None, "--threads", metavar="N",
+                                          help=THREADS_HELP + " Per song being generated (--jobs)."),
 ) -> None:
     """Chart every song in a pack that has no chart (or lacks the asked difficulties with --add).
 
     Each song's BPM and offset are estimated from its audio (--match-sync follows the pack's sync); to set
     them by hand, chart that song with `ddc-sm make SONG --bpm X --offset Y`.
     """
+    from ddc_sm import threads as thread_policy
+
+    per_song = thread_policy.configure(threads)
     from ddc_sm.pipeline.pack import run_pack
 
     if bpm is not None or offset is not None:
@@ -203,7 +223,7 @@ def pack(
     diffs, fmts, note = parse_difficulties(difficulty), parse_formats(formats), parse_finest(finest)
     raise typer.Exit(run_pack(pack_dir, diffs, add=add, jobs=jobs, weights_dir=weights, match_sync=match_sync,
                               formats=fmts, beam_size=beam, seed=seed, finest=note, quiet=quiet,
-                              preview=preview))
+                              preview=preview, threads=per_song))
 
 
 @app.command()
@@ -229,8 +249,12 @@ def evaluate(
     preview: Optional[Path] = typer.Option(None, "--preview", metavar="DIR",
                                            help="Write the generated and the human charts of each scored song side by "
                                                 "side as preview pages into DIR."),
+    threads: Optional[int] = typer.Option(None, "--threads", metavar="N", help=THREADS_HELP),
 ) -> None:
     """Score the models against human charts: placement F-score at ±20 ms, selection accuracy/perplexity, chart statistics."""
+    from ddc_sm import threads as thread_policy
+
+    thread_policy.configure(threads)
     from ddc_sm.pipeline.evaluate import run_eval
 
     if preview is not None and no_generate:
@@ -262,11 +286,16 @@ def train_placement(
     pack_dirs: List[Path] = typer.Argument(..., metavar="PACK_DIR...", help="Pack folders with human charts and audio."),
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder to write placement.pt into."),
     config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="JSON training config (default: the shipped one)."),
+    threads: Optional[int] = typer.Option(None, "--threads", metavar="N", help=TRAIN_THREADS_HELP),
 ) -> None:
     """Train the stage-1 step placement model (C-LSTM)."""
+    from ddc_sm import threads as thread_policy
+
+    if threads is not None:
+        thread_policy.configure(threads)
     from ddc_sm.placement.train import run_train_placement
 
-    raise typer.Exit(run_train_placement(pack_dirs, out, config_path=config))
+    raise typer.Exit(run_train_placement(pack_dirs, out, config_path=config, threads=threads))
 
 
 @train_app.command("selection")
@@ -274,11 +303,16 @@ def train_selection(
     pack_dirs: List[Path] = typer.Argument(..., metavar="PACK_DIR...", help="Pack folders with human charts and audio."),
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder to write selection.pt into."),
     config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="JSON training config (default: the shipped one)."),
+    threads: Optional[int] = typer.Option(None, "--threads", metavar="N", help=TRAIN_THREADS_HELP),
 ) -> None:
     """Train the stage-2 step selection model (transformer)."""
+    from ddc_sm import threads as thread_policy
+
+    if threads is not None:
+        thread_policy.configure(threads)
     from ddc_sm.selection.train import run_train_selection
 
-    raise typer.Exit(run_train_selection(pack_dirs, out, config_path=config))
+    raise typer.Exit(run_train_selection(pack_dirs, out, config_path=config, threads=threads))
 
 
 @train_app.command("jumps")
@@ -288,8 +322,12 @@ def train_jumps(
     weights: Optional[Path] = typer.Option(None, "--weights", metavar="DIR", help="Folder with the selection.pt to calibrate "
                                            "(default: the shipped one)."),
     max_charts: int = typer.Option(48, "--max-charts", min=1, metavar="N", help="Validation charts per difficulty to calibrate on."),
+    threads: Optional[int] = typer.Option(None, "--threads", metavar="N", help=THREADS_HELP),
 ) -> None:
     """Calibrate the selection model so no difficulty gets more jumps than its human charts."""
+    from ddc_sm import threads as thread_policy
+
+    thread_policy.configure(threads)
     from ddc_sm.pipeline.calibrate_jumps import run_calibrate_jumps
 
     raise typer.Exit(run_calibrate_jumps(pack_dirs, out, weights_dir=weights, max_charts=max_charts))

@@ -18,6 +18,7 @@ from ddc_sm.audio.decode import STEPMANIA_PLAYS, Audio, load_audio, playable_cop
 from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.errors import ChartExistsError, UserError
 from ddc_sm.placement.inference import load_placer
+from ddc_sm.progress import Progress
 from ddc_sm.selection.inference import load_selector
 from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
 from ddc_sm.simfiles.dataset import chart_difficulties
@@ -50,6 +51,7 @@ class MakeResult:
     offset: float | None = None
     warnings: list[str] = field(default_factory=list)
     previews: list[Path] = field(default_factory=list)  # preview pages written (``preview=True``)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (ddc_sm.progress.STAGES)
 
 
 def _sample_window(times: list[float], duration: float) -> tuple[float, float]:
@@ -64,30 +66,37 @@ def _sample_window(times: list[float], duration: float) -> tuple[float, float]:
 
 
 def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20,
-                    seed: int = 0, log: Log = None, finest: int | None = None) -> tuple[list[GeneratedChart], list[str]]:
+                    seed: int = 0, log: Log = None, finest: int | None = None,
+                    progress: Progress | None = None) -> tuple[list[GeneratedChart], list[str]]:
     """Run both models on ``audio`` for ``difficulties`` with the given grid ``timing``.
 
     ``finest``: no note value finer than this (4, 8, 16, 32, 64) in any chart; None: each difficulty's own.
+    ``progress``: told of each stage (features, placement, selection with its steps decoded).
 
     Returns the charts (in difficulty order) and warnings.
     """
     from ddc_sm.audio.features import PLACEMENT_SR, SELECTION_SR, placement_features, selection_features
 
+    progress = progress or Progress()
+    progress.stage("features")
     (log or (lambda _m: None))("computing audio features...")
     return charts_from_features(placement_features(audio.resampled(PLACEMENT_SR).samples),
                                 selection_features(audio.resampled(SELECTION_SR).samples), audio.duration,
                                 difficulties, timing, weights_dir=weights_dir, beam_size=beam_size, seed=seed,
-                                log=log, finest=finest)
+                                log=log, finest=finest, progress=progress)
 
 
 def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarray, duration: float,
                          difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20, seed: int = 0,
                          log: Log = None, probabilities: dict[str, np.ndarray] | None = None,
-                         finest: int | None = None) -> tuple[list[GeneratedChart], list[str]]:
+                         finest: int | None = None,
+                         progress: Progress | None = None) -> tuple[list[GeneratedChart], list[str]]:
     """Both models on precomputed raw features (see :mod:`ddc_sm.audio.features`): placement, grid, selection, meter.
 
     ``probabilities``: the placement model's per-frame output for these difficulties, when already computed.
     """
+    progress = progress or Progress()
+    progress.stage("models")
     import torch
 
     torch.manual_seed(seed)
@@ -95,13 +104,16 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     warnings: list[str] = []
     wkey = str(weights_dir) if weights_dir else None
     placer, selector = load_placer(wkey), load_selector(wkey)
+    progress.stage("placement")
     say("placing steps...")
     if probabilities is None:
         probabilities = placer.probabilities(placement_feats, difficulties)
     placed = {d: placed_steps(placer, probabilities[d], d, duration, timing, finest=finest) for d in difficulties}
-    say(f"selecting steps ({sum(len(b) for b, _ in placed.values())} steps)...")
+    n_steps = sum(len(b) for b, _ in placed.values())
+    progress.stage("selection", total=n_steps)
+    say(f"selecting steps ({n_steps} steps)...")
     selected = selector.select_many(selection_feats, {d: np.asarray(t) for d, (_, t) in placed.items()},
-                                    beam_size=beam_size, seed=seed)
+                                    beam_size=beam_size, seed=seed, on_step=progress.advance)
     charts = []
     for difficulty in difficulties:
         beats, times = placed[difficulty]
@@ -220,7 +232,7 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
                 force: bool = False, add: bool = False, formats=("sm", "ssc"), weights_dir=None,
                 beam_size: int = 20, seed: int = 0, log: Log = None, offset_shift: float = 0.0,
                 title: str | None = None, artist: str | None = None, subtitle: str | None = None,
-                finest: int | None = None) -> MakeResult:
+                finest: int | None = None, progress: Progress | None = None) -> MakeResult:
     """Generate charts for ``audio_path`` and write them; see the module docstring for the rules.
 
     ``title``/``artist``/``subtitle``: the new simfile's #TITLE/#ARTIST/#SUBTITLE instead of what the tags or
@@ -229,8 +241,12 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
 
     ``offset_shift``: seconds to move an *estimated* beat grid later (a pack's sync convention, see
     :mod:`ddc_sm.timing.sync_convention`); a given ``offset`` and an existing chart's timing (``add``) are used as they are.
+
+    ``progress`` (:class:`ddc_sm.progress.Progress`) is told of each stage as it starts; ``result.timings``
+    has the seconds each took.
     """
     say = log or (lambda _m: None)
+    progress = progress or Progress()
     audio_path = Path(audio_path)
     unknown = [d for d in difficulties if d not in DIFFICULTIES]
     if unknown or not difficulties:
@@ -283,19 +299,22 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
     if audio_path.suffix.lower() not in STEPMANIA_PLAYS:
         check_targets([audio_path.with_suffix(".ogg")], overwrite=True)
 
+    progress.stage("reading")
     say(f"reading {audio_path.name}...")
     audio = load_audio(audio_path)
     result.warnings += list(audio.warnings)
     if audio.duration > 10 * 60:
         result.warnings.append(f"long audio ({audio.duration / 60:.1f} min): generation takes a while")
     if timing is None:
+        progress.stage("tempo")
         bpm, offset = _resolve_tempo(audio, bpm, offset, result, say, offset_shift)
         timing = ConstantTiming(bpm, offset)
         result.bpm, result.offset = bpm, offset
 
     wanted = [d for d in DIFFICULTIES if any(d in v for v in targets.values())]
     charts, warnings = generate_charts(audio, wanted, timing, weights_dir=weights_dir, beam_size=beam_size,
-                                       seed=seed, log=say, finest=finest)
+                                       seed=seed, log=say, finest=finest, progress=progress)
+    progress.stage("writing")
     result.charts, result.warnings = charts, result.warnings + warnings
     empty = [c.difficulty for c in charts if not c.beats]
     if empty:
@@ -326,6 +345,8 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
     result.written += list(texts)
     for w in result.warnings:
         say(f"warning: {w}")
+    progress.finish()
+    result.timings = dict(progress.timings)
     return result
 
 

@@ -21,8 +21,8 @@ Every chart written is linted with ``ddc-sm check``; a new error there makes the
 
 from __future__ import annotations
 
-import os
 import sys
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
@@ -122,15 +122,12 @@ def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -
 
 
 def _init_worker(threads: int) -> None:
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(threads))
+    from ddc_sm import threads as thread_policy
+
+    thread_policy.configure(threads)  # the pack's per-song budget (ddc_sm.threads), before torch loads
 
 
 def _run_song_in_worker(job: SongJob, maker, weights_dir) -> SongOutcome:
-    if "torch" in sys.modules:
-        import torch
-
-        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     return run_song(job, maker, weights_dir)
 
 
@@ -167,14 +164,14 @@ def _plan_pack(pack_dir: Path, songs: list[Path], difficulties, add: bool, forma
     return outcomes, todo
 
 
-def _run_in_processes(todo: list[SongJob], jobs: int, maker, weights_dir, finished: Callable[[SongOutcome], None]) -> None:
+def _run_in_processes(todo: list[SongJob], jobs: int, maker, weights_dir, finished: Callable[[SongOutcome], None],
+                      threads: int = 1) -> None:
     """Run the jobs in ``jobs`` worker processes, calling ``finished`` with each song's outcome; the songs of a
     pool that a crashed worker broke are retried one at a time, so a crash fails only its own song."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    threads = max(1, (os.cpu_count() or 1) // jobs)
     ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
     with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx, initializer=_init_worker,
                              initargs=(threads,)) as pool:
@@ -216,7 +213,7 @@ def _run_in_processes(todo: list[SongJob], jobs: int, maker, weights_dir, finish
 def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int = 1, weights_dir=None,
              maker: Optional[Callable] = None, out=None, match_sync: bool = False, formats=FORMATS,
              beam_size: int = 20, seed: int = 0, finest: int | None = None, quiet: bool = False,
-             preview: bool = False) -> int:
+             preview: bool = False, threads: int = 1) -> int:
     """Chart every song folder under ``pack_dir`` (see the module docstring); 1 when any song failed.
 
     ``maker`` replaces ``ddc_sm.pipeline.make.make_charts`` (tests); with ``jobs`` > 1 it must be importable
@@ -224,10 +221,16 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
     to stderr.  ``match_sync``: new charts follow the sync convention of the pack's existing charts
     (:mod:`ddc_sm.timing.sync_convention`), when at least a few of them agree with the estimate.
     ``formats``, ``beam_size``, ``seed``, ``finest``: as for ``make``.  ``quiet``: no progress bar, no list of
-    written files and no summary unless a song failed.
+    written files and no summary unless a song failed.  ``threads``: each song's thread budget
+    (:mod:`ddc_sm.threads`; the worker processes of ``jobs`` > 1 each get it).
+
+    Progress: on a terminal, one bar with the songs done of those to chart, the songs in progress, the elapsed
+    time and an estimate of the time left (from the songs done so far); otherwise one plain line per song done
+    with the same figures.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
 
     out = out or sys.stdout
     pack_dir = Path(pack_dir)
@@ -259,28 +262,55 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
     def name(song: Path) -> str:
         return str(song.relative_to(pack_dir)) if song != pack_dir else song.name
 
+    plain = not quiet and not err.is_terminal  # a log file or a pipe: one line per song instead of a bar
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err, transient=False, disable=quiet)
+                        TextColumn("left"), TimeRemainingColumn(), console=err, transient=False,
+                        disable=quiet or plain)
+    # songs run in the order given, ``jobs`` at a time: the first ``jobs`` not finished are the ones in progress
+    pending = [job.song_dir for job in todo]
+    running = min(jobs, len(todo)) if jobs > 1 else 1
+    started = time.perf_counter()
+
+    def in_progress() -> str:
+        now = pending[:running]
+        return ("charting " + ", ".join(name(s)[:30] for s in now)) if now else "charting done"
+
     with progress:
-        task = progress.add_task("charting", total=len(todo))
+        task = progress.add_task(in_progress(), total=len(todo))
 
         def finished(outcome: SongOutcome) -> None:
             outcomes[outcome.song_dir] = outcome
-            progress.update(task, description=f"charted {name(outcome.song_dir)[:40]}")
+            if outcome.song_dir in pending:
+                pending.remove(outcome.song_dir)
             if outcome.status == "failed":
                 progress.console.print(f"failed: {name(outcome.song_dir)}: {outcome.message}", markup=False,
                                        highlight=False, soft_wrap=True)
+            progress.update(task, description=in_progress())
             progress.advance(task)
+            if plain:
+                done = len(todo) - len(pending)
+                spent = time.perf_counter() - started
+                left = f", about {_duration(spent / done * len(pending))} left" if pending else ""
+                err.print(f"[{done}/{len(todo)}] {outcome.status} {name(outcome.song_dir)} ({_duration(spent)} "
+                          f"elapsed{left})", markup=False, highlight=False, soft_wrap=True)
 
         if jobs == 1 or len(todo) <= 1:
             for job in todo:
-                progress.update(task, description=f"charting {name(job.song_dir)[:40]}")
                 finished(run_song(job, maker, weights_dir))
         else:
-            _run_in_processes(todo, jobs, maker, weights_dir, finished)
-        progress.update(task, description="charting done")
+            _run_in_processes(todo, jobs, maker, weights_dir, finished, threads=threads)
 
     return _report([outcomes[s] for s in songs if s in outcomes], name, out, err, quiet)
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``1 h 02 min``."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def _report(ordered: list[SongOutcome], name: Callable[[Path], str], out, err, quiet: bool) -> int:

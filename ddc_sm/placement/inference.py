@@ -106,20 +106,30 @@ class StepPlacer:
         return torch.from_numpy(np.ascontiguousarray(x.transpose(1, 2, 0)))[None]  # (1, C, T, F)
 
     def probabilities(self, raw_feats: np.ndarray, difficulties: str | Sequence[str]) -> dict[str, np.ndarray]:
-        """Per-frame step probability (float32, shape (T,)) for each difficulty; the conv stack runs once."""
+        """Per-frame step probability (float32, shape (T,)) for each difficulty; the conv stack runs once.
+
+        Large batched work: it runs on the thread budget (:func:`ddc_sm.threads.batched`).  With one thread (the
+        default) the LSTM runs one difficulty at a time, which is as fast there and keeps its memory to one
+        song's frames; with more, all difficulties go through it in one batch, which the threads share.  Other
+        thread counts may round the last bits of the probabilities differently (oneDNN and MKL split the sums
+        by thread), and so, rarely, move a step.
+        """
         import torch
+
+        from ddc_sm import threads
 
         diffs = _canonical(difficulties)
         if not diffs:
             return {}
-        with torch.no_grad():
+        with torch.no_grad(), threads.batched():
             x = self._normalised(raw_feats)
             enc = self.model.encode(self.model.pad(x))  # (1, T, P), shared by all difficulties
-            out = {}
-            for d in diffs:  # one difficulty at a time: the LSTM's memory grows with batch × frames
-                idx = torch.tensor([DIFFICULTIES.index(d)], dtype=torch.long)
-                out[d] = torch.sigmoid(decode_windowed(self.model, enc, idx, self.window))[0].numpy().astype(np.float32)
-        return out
+            idx = torch.tensor([DIFFICULTIES.index(d) for d in diffs], dtype=torch.long)
+            if threads.budget() > 1 and len(diffs) > 1:
+                probs = torch.sigmoid(decode_windowed(self.model, enc.expand(len(diffs), -1, -1), idx, self.window))
+                return {d: probs[i].numpy().astype(np.float32) for i, d in enumerate(diffs)}
+            return {d: torch.sigmoid(decode_windowed(self.model, enc, idx[i:i + 1], self.window))[0].numpy()
+                    .astype(np.float32) for i, d in enumerate(diffs)}
 
     def step_times(self, raw_feats: np.ndarray, difficulties: str | Sequence[str], *,
                    thresholds: dict[str, float] | None = None) -> dict[str, np.ndarray]:

@@ -294,7 +294,7 @@ def validate(model, songs, smooth: int = 5, min_distance: int = 3, tol: float = 
     return mean_f, best, total / max(n, 1), probs
 
 
-def run_train_placement(pack_dirs, out_dir, config_path=None) -> int:
+def run_train_placement(pack_dirs, out_dir, config_path=None, *, threads: int | None = None) -> int:
     """Train stage 1 on the packs and write ``out_dir/placement.pt``; returns the exit code."""
     import torch
 
@@ -305,7 +305,7 @@ def run_train_placement(pack_dirs, out_dir, config_path=None) -> int:
     config = load_config(config_path)
     seed = int(config.get("seed", 0))
     torch.manual_seed(seed)
-    threads = int(config.get("threads", 0) or os.environ.get("DDC_SM_THREADS", 0) or 1)
+    threads = int(threads or config.get("threads", 0) or os.environ.get("DDC_SM_THREADS", 0) or 1)  # --threads first
     torch.set_num_threads(threads)
 
     data = _training_data(pack_dirs, config)

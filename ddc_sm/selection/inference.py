@@ -191,6 +191,7 @@ class StepSelector:
 
         import torch
 
+        from ddc_sm import threads
         from ddc_sm.selection.beam_search import SearchJob, beam_search_many, tokens_to_rows
 
         checked = {key: self._check_times(t) for key, t in times.items()}
@@ -204,7 +205,7 @@ class StepSelector:
         banned = [] if decode["mine_only_rows"] else self.vocab.mine_only_tokens()
         norm = self.stats.apply(np.asarray(raw_feats, dtype=np.float32))
         jobs = {}
-        with torch.no_grad():
+        with torch.no_grad(), threads.single():  # encoding too: the charts do not depend on the thread budget
             for key in keys:
                 diff = difficulty_id(key)
                 jump_bias = float(decode["jump_logit_bias"].get(DIFFICULTIES[diff], 0.0))
@@ -231,14 +232,15 @@ class StepSelector:
             for key, toks in zip(groups[g], tokens):
                 out[key] = tokens_to_rows(toks, self.vocab)
 
-        if len(groups) == 1:
-            run(0)
-        else:
-            from concurrent.futures import ThreadPoolExecutor
+        with threads.single():  # per-step work never fans out over threads (see ddc_sm.threads)
+            if len(groups) == 1:
+                run(0)
+            else:
+                from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(len(groups)) as pool:
-                for f in [pool.submit(run, g) for g in range(len(groups))]:
-                    f.result()
+                with ThreadPoolExecutor(len(groups)) as pool:
+                    for f in [pool.submit(run, g) for g in range(len(groups))]:
+                        f.result()
         return out
 
     def score(self, raw_feats: np.ndarray, times: Sequence[float], rows: Sequence[str],

@@ -291,21 +291,16 @@ def _bmm_matches_linear(layer: nn.Linear, rows: int) -> bool:
     return _BMM_EXACT[key]
 
 
-_CONV_EXACT: dict[tuple, bool] = {}
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """softmax(q kᵀ / √dh + bias) v for (..., Lq, dh) queries and (..., Lk, dh) keys and values.
 
-
-def _conv_batch_matches(conv: nn.Conv1d, rows: int, charts: int) -> bool:
-    """Whether ``conv`` on ``charts`` groups of ``rows`` rows at once gives, bit for bit, what it gives on each
-    group alone (oneDNN chooses its algorithm by batch size: a batch of one differs)."""
-    key = (conv.in_channels, conv.out_channels, conv.kernel_size[0], rows, charts)
-    if key not in _CONV_EXACT:
-        g = torch.Generator().manual_seed(1234)
-        x = torch.randn(rows * charts, conv.kernel_size[0], conv.in_channels, generator=g)
-        with torch.no_grad():
-            together = conv(x.transpose(1, 2))
-            alone = torch.cat([conv(x[i * rows:(i + 1) * rows].transpose(1, 2)) for i in range(charts)])
-        _CONV_EXACT[key] = bool(torch.equal(alone, together))
-    return _CONV_EXACT[key]
+    What ``F.scaled_dot_product_attention`` computes, written as two batched products: for the one-query steps of
+    the beam search its CPU kernel spends most of its time on setting up (about 130 µs a call against 40 µs), and
+    the products run on each (hypothesis or chart, head) alone, so a chart's numbers do not depend on the others
+    decoded with it.
+    """
+    scores = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
+    return torch.matmul(torch.softmax(scores + bias, dim=-1), v)
 
 
 class BeamDecoder:
@@ -319,10 +314,12 @@ class BeamDecoder:
     stochastic beam search that is about one hypothesis in 400).  The time axis of the caches is a sliding
     window over a longer buffer, compacted once every ``spare`` steps.
 
-    The logits of every hypothesis are, bit for bit, those :meth:`SelectionTransformer.decode_step` gives when the
-    chart is decoded alone: rows do not interact, products with the weights run per chart (one ``baddbmm`` batch
+    The logits of every hypothesis are those :meth:`SelectionTransformer.decode_step` gives (to the rounding of
+    the attention and the convolution, computed here as plain products), and a chart's logits are, bit for bit,
+    the same whichever charts are decoded with it: rows do not interact, products with the weights run per chart (one ``baddbmm`` batch
     entry per chart, or ``F.linear`` per chart where this BLAS would round differently, see
-    :func:`_bmm_matches_linear`), and the convolution and the cross-attention run per chart.
+    :func:`_bmm_matches_linear`; the causal convolution's one output step is such a product too), and the
+    attention products run per hypothesis (self-attention) or per chart (cross-attention), see :func:`_attention`.
 
     ``memories``: encoder outputs (1, N_j, d), longest first (the charts still decoding then hold a prefix of the
     slots).  The rows of :meth:`step` are the hypotheses of the still-decoding charts, chart by chart, each chart's
@@ -351,6 +348,12 @@ class BeamDecoder:
         self.start, self.held = 0, 0  # the history occupies [start, start + held) of the time axis
         self.conv_k = model.dec_conv.kernel_size[0] if model.dec_conv is not None else 0
         self.conv_hist = torch.zeros(n_slots, max(self.conv_k - 1, 0), self.d) if self.conv_k else None
+        self.conv_as_linear = None
+        if self.conv_k:  # weight (out, in, k) as a linear layer on the (k, in) inputs flattened
+            w = model.dec_conv.weight.detach()
+            self.conv_as_linear = nn.Linear(w.shape[1] * w.shape[2], w.shape[0])
+            self.conv_as_linear.weight.data = w.permute(0, 2, 1).reshape(w.shape[0], -1).contiguous()
+            self.conv_as_linear.bias.data = model.dec_conv.bias.detach().clone()
         # the slot of each hypothesis of each chart, in beam order: one hypothesis (<start>) at first
         self.slots = [torch.tensor([j * self.beam]) for j in range(len(memories))]
         self.pos = 0
@@ -392,11 +395,8 @@ class BeamDecoder:
         if self.conv_k:
             hist = self.conv_hist[:r] if dense else self.conv_hist[used]
             full = torch.cat([hist, x], dim=1)
-            k = sizes[0]
-            if len(groups) == 1 or (all(s == k for s in sizes) and _conv_batch_matches(m.dec_conv, k, len(sizes))):
-                x = x + m.dec_conv(full.transpose(1, 2)).transpose(1, 2)
-            else:
-                x = x + torch.cat([m.dec_conv(full[a:b].transpose(1, 2)).transpose(1, 2) for a, b in groups])
+            # the convolution's one output step is a product with the flattened kernel, chart by chart
+            x = x + self._linear(self.conv_as_linear, full.reshape(r, 1, -1), phys_sizes)
             if self.conv_k > 1:
                 if dense:
                     self.conv_hist[:r] = full[:, 1:]
@@ -410,6 +410,7 @@ class BeamDecoder:
             hi = min(self.lengths[j], pos + m.cross_window + 1)
             cross.append((lo, hi, m.cross_bias.for_offsets(torch.arange(lo, hi) - pos)[None, :, None, :]))
         self_bias = m.self_bias.for_offsets(torch.arange(-span + 1, 1))[None, :, None, :]
+        same_cross = len(groups) > 1 and len(set(phys_sizes)) == 1 and len({c[:2] for c in cross}) == 1
         for i, layer in enumerate(m.decoder):
             h = layer.ln1(x)
             kv_new = self._linear(layer.self_attn.kv, h, phys_sizes).view(r, 2, self.h, self.dh)
@@ -423,18 +424,25 @@ class BeamDecoder:
                 window = self.kv[i, :, :, :, self.start:t + 1].index_select(1, used)
                 k, v = window[0], window[1]
             q = self._linear(layer.self_attn.q, h, phys_sizes).view(r, 1, self.h, self.dh).transpose(1, 2)
-            att = F.scaled_dot_product_attention(q, k, v, attn_mask=self_bias)
+            att = _attention(q, k, v, self_bias)  # (R, H, 1, dh): one small product per hypothesis and head
             x = x + self._linear(layer.self_attn.o, att.transpose(1, 2).reshape(r, 1, self.d), phys_sizes)
-            q = self._linear(layer.cross_attn.q, layer.ln2(x), phys_sizes).view(r, 1, self.h, self.dh).transpose(1, 2)
-            outs = []
-            for j, (a, b) in enumerate(groups):
-                mk, mv = self.mem_kv[j][i]
-                c_lo, c_hi, c_bias = cross[j]
-                outs.append(F.scaled_dot_product_attention(q[a:b], mk[:, :, c_lo:c_hi].expand(b - a, -1, -1, -1),
-                                                           mv[:, :, c_lo:c_hi].expand(b - a, -1, -1, -1),
-                                                           attn_mask=c_bias))
-            att = outs[0] if len(outs) == 1 else torch.cat(outs)
-            x = x + self._linear(layer.cross_attn.o, att.transpose(1, 2).reshape(r, 1, self.d), phys_sizes)
+            q = self._linear(layer.cross_attn.q, layer.ln2(x), phys_sizes).view(r, self.h, self.dh)
+            if same_cross:  # every chart attends to the same window: one product per chart and head
+                n, kk = len(groups), phys_sizes[0]
+                mk = torch.cat([self.mem_kv[j][i][0][:, :, cross[0][0]:cross[0][1]] for j in range(n)])
+                mv = torch.cat([self.mem_kv[j][i][1][:, :, cross[0][0]:cross[0][1]] for j in range(n)])
+                qc = q.view(n, kk, self.h, self.dh).transpose(1, 2)  # (charts, H, beams, dh)
+                att = _attention(qc, mk, mv, cross[0][2][0]).transpose(1, 2).reshape(r, 1, self.d)
+            else:
+                outs = []
+                for j, (a, b) in enumerate(groups):
+                    mk, mv = self.mem_kv[j][i]
+                    c_lo, c_hi, c_bias = cross[j]
+                    qc = q[a:b].transpose(0, 1)[None]  # (1, H, beams, dh)
+                    outs.append(_attention(qc, mk[:, :, c_lo:c_hi], mv[:, :, c_lo:c_hi], c_bias[0])[0]
+                                .transpose(0, 1).reshape(b - a, 1, self.d))
+                att = outs[0] if len(outs) == 1 else torch.cat(outs)
+            x = x + self._linear(layer.cross_attn.o, att, phys_sizes)
             ff = layer.ff.net
             hidden = ff[1](self._linear(ff[0], layer.ln3(x), phys_sizes))
             x = x + self._linear(ff[3], hidden, phys_sizes)

@@ -318,7 +318,8 @@ def train_model(train: list[ChartSample], valid: list[ChartSample], feats: list[
     return model, history, best
 
 
-def run_train_selection(pack_dirs, out_dir, config_path=None, *, log: Callable[[str], None] | None = None) -> int:
+def run_train_selection(pack_dirs, out_dir, config_path=None, *, log: Callable[[str], None] | None = None,
+                        threads: int | None = None) -> int:
     """Train on the packs and write ``out_dir/selection.pt``; returns the process exit code."""
     import torch
 
@@ -329,6 +330,8 @@ def run_train_selection(pack_dirs, out_dir, config_path=None, *, log: Callable[[
     config = load_config(config_path)
     tc = config["train"]
     seed = int(config["seed"])
+    if threads:  # --threads first, else the config's
+        tc["threads"] = int(threads)
     torch.set_num_threads(int(tc.get("threads", 1)))
     pack_dirs = [Path(p) for p in pack_dirs]
     train_songs, valid_songs, vocab, stats, feats, train, valid = _training_samples(pack_dirs, config, log)

@@ -164,11 +164,11 @@ def _mel_filterbank(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
 
     At ``N_FFT`` and ``N_FFT_FINE`` every band holds at least one FFT bin (librosa warns when one does not).
     """
-    import librosa
+    from ddc_sm.audio.filters import mel_centres, mel_filters
 
     fmin, fmax = MEL_RANGE
-    fb = librosa.filters.mel(sr=ANALYSIS_SR, n_fft=n_fft, n_mels=N_BANDS, fmin=fmin, fmax=fmax, htk=True, norm=None)
-    centres = librosa.mel_frequencies(n_mels=N_BANDS + 2, fmin=fmin, fmax=fmax, htk=True)[1:-1]
+    fb = mel_filters(ANALYSIS_SR, n_fft, N_BANDS, fmin, fmax, htk=True, norm=None)
+    centres = mel_centres(N_BANDS, fmin, fmax, htk=True)
     return fb, centres
 
 
@@ -212,9 +212,13 @@ def _band_flux(y: np.ndarray, n_fft: int, n_frames: int) -> tuple[np.ndarray, np
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
     frames = np.lib.stride_tricks.as_strided(yp, (n_frames, n_fft), (yp.strides[0] * HOP, yp.strides[0]), writeable=False)
     bands = np.empty((n_frames, N_BANDS), dtype=np.float32)
+    power = np.empty((min(4096, n_frames), n_fft // 2 + 1), dtype=np.float32)
     for i in range(0, n_frames, 4096):
-        spec = scipy.fft.rfft(frames[i:i + 4096] * window, axis=1, workers=1)
-        bands[i:i + 4096] = (spec.real ** 2 + spec.imag ** 2) @ fb.T
+        j = min(n_frames, i + 4096)
+        for a in range(i, j, 64):  # 64 frames per transform: they stay in the cache (the values do not change)
+            spec = scipy.fft.rfft(frames[a:min(j, a + 64)] * window, axis=1, workers=1)
+            power[a - i:min(j, a + 64) - i] = spec.real ** 2 + spec.imag ** 2
+        bands[i:j] = power[:j - i] @ fb.T
     loud = float(np.percentile(bands.max(axis=1), 95))
     bands = np.log1p(bands * np.float32(COMPRESSION / max(loud, 1e-20)))
     diff = np.zeros_like(bands)
