@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -226,3 +227,33 @@ def test_pattern_stats_puts_it_together():
     assert p["stream"]["longest_stream"] == 16
     assert set(p["radar"]) == {"stream", "voltage", "air", "freeze", "chaos"}
     assert pattern_stats(rows, times, beats)["radar"] is None
+
+
+# ---- against StepMania itself ----------------------------------------------------------------------------------
+SM5_PACK = Path(__file__).resolve().parents[2] / "shared" / "data" / "packs" / "StepMania 5"
+
+
+@pytest.mark.skipif(not SM5_PACK.is_dir(), reason=f"StepMania 5's songs not found at {SM5_PACK} (../shared/data); "
+                                                  "skipping the check against the radar values StepMania stored")
+def test_radar_values_equal_what_stepmania_stored_in_its_own_songs():
+    # StepMania 5's bundled .ssc files carry #RADARVALUES that StepMania computed (the first five: stream,
+    # voltage, air, freeze, chaos, over the music's length)
+    from ddc_sm.audio.decode import header_duration
+    from ddc_sm.simfiles.compat import import_simfile
+    from ddc_sm.simfiles.dataset import chart_rows
+    from ddc_sm.simfiles.music import song_music
+
+    sf = import_simfile()
+    compared = 0
+    for path in sorted(SM5_PACK.glob("*/*.ssc")):
+        sim = sf.open(str(path), strict=False)
+        seconds = header_duration(song_music(path.parent, sim.music))
+        for chart in sim.charts:
+            stored = [float(v) for v in (chart.get("RADARVALUES") or "").split(",")[:5] if v.strip()]
+            if chart.stepstype != "dance-single" or len(stored) < 5 or not any(stored):
+                continue
+            times, rows, beats = chart_rows(sim, chart)
+            ours = radar_values(rows, beats, seconds)
+            assert list(ours.values()) == pytest.approx(stored, abs=1e-5), (path.name, chart.difficulty)
+            compared += 1
+    assert compared >= 10
