@@ -53,6 +53,14 @@ def test_a_side_to_side_turn_is_one_crossover(pattern):
     assert tech(footing) == {**NONE, "crossovers": 1}
 
 
+def test_a_slow_turn_is_stepped_with_the_nearer_foot():
+    # with a second between steps, a doublestep costs little (the footing's choice, in the module docstring):
+    # no crossover, and the doublestep is slower than DOUBLESTEP_GAP_S so it is not counted either
+    footing = assign_feet(*chart("L U R", 1.0))
+    assert feet_of(footing) in (["L", "L", "R"], ["L", "R", "R"])
+    assert tech(footing) == NONE
+
+
 def test_a_stream_of_left_right_has_no_doublesteps_or_jacks():
     footing = assign_feet(*chart(" ".join("LR" * 16), SIXTEENTHS_150))
     assert feet_of(footing) == ["L", "R"] * 16

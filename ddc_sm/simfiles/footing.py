@@ -45,7 +45,9 @@ Costs of a move (``dt`` is the time since the previous step row, in seconds):
   Up (1, 2), Right (2, 1); a bracket's centre is between its panels) times ``TRAVEL`` / ``dt``;
 - *crossover*: ``CROSSOVER`` for landing on the far side of the other foot (``CROSSED_JUMP`` for both feet
   jumping into a crossed stance), plus ``CROSSED`` for every row spent crossed; ``FACING`` for the feet on Up and Down (body sideways);
-- *doublestep*: ``DOUBLESTEP`` (as defined above, whatever the gap);
+- *doublestep*: ``DOUBLESTEP`` (as defined above) up to ``DOUBLESTEP_GAP_S``, falling to ``SLOW_DOUBLESTEP`` at
+  twice that gap (0.47 s, a quarter at 128 BPM) and beyond: with time to spare a player steps with the nearer
+  foot rather than crossing over (ITGmania's cost stays high, so it counts crossovers on slow Beginner charts);
 - *jack*: rises from 0 at ``JACK_FAST_S`` to ``JACK`` at no gap (fast jacks are hard);
 - *footswitch*: stepping on the panel the other foot stands on: ``SIDESWITCH`` on Left/Right; on Up/Down 0
   up to ``SLOW_FOOTSWITCH_S`` and rising to ``FOOTSWITCH`` at twice that (slow footswitches are awkward);
@@ -84,7 +86,7 @@ CROSSOVER = 60.0
 CROSSED = 10.0
 CROSSED_JUMP = 300.0
 FACING = 5.0
-DOUBLESTEP = 800.0
+DOUBLESTEP, SLOW_DOUBLESTEP = 800.0, 30.0
 JACK, JACK_FAST_S = 400.0, 0.1
 SIDESWITCH = 130.0
 FOOTSWITCH, SLOW_FOOTSWITCH_S = 300.0, 0.2
@@ -251,7 +253,8 @@ def _move(state, hits, cols, heads, held, held_since_previous, dt, let_go):
                 if dt is not None and dt < JACK_FAST_S:
                     cost += JACK * (JACK_FAST_S - dt) / JACK_FAST_S
             elif not (pins[0] or pins[1] or held_since_previous):
-                cost += DOUBLESTEP
+                slow = 0.0 if dt is None else _ramp(dt, DOUBLESTEP_GAP_S, DOUBLESTEP_GAP_S)
+                cost += DOUBLESTEP - (DOUBLESTEP - SLOW_DOUBLESTEP) * slow
     new_last = FEET[0 if moved[0] else 1] if single else ""
     (lx, _), (rx, _) = _CENTRES[new_pos[0]], _CENTRES[new_pos[1]]
     if lx > rx + 1e-9:
