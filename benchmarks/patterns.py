@@ -9,7 +9,7 @@ For every chart (:func:`ddc_sm.simfiles.footing.pattern_stats`, :func:`ddc_sm.si
 tech count of its footing per 100 steps (crossovers, footswitches, sideswitches, jacks, brackets, doublesteps), the
 longest stream (steps in a run of 16ths), the share of rest measures, the shares of steps that are jumps, that
 start a hold or roll, that start a roll, mines per step, and the shares of steps on 8th and on 16th notes (from
-the beats).
+the beats).  Beside each median, how many of the charts lie outside the human range.
 
 The human range is the 10th-90th percentile of the train+valid charts of that difficulty (the songs the shipped
 weights were trained and tuned on; a song the split file does not list goes where training puts it, never to
@@ -50,7 +50,7 @@ FIGURES = tuple((f"{t}_per_100", f"{t} /100", "{:.2f}") for t in TECH) + (
     ("jump_share", "jumps %", "pct"),
     ("hold_share", "hold/roll heads %", "pct"),
     ("roll_share", "rolls %", "pct"),
-    ("mine_share", "mines per 100 steps", "pct"),
+    ("mine_share", "mines /100 steps", "pct"),
     ("eighth_share", "8th notes %", "pct"),
     ("sixteenth_share", "16th notes %", "pct"),
 )
@@ -108,7 +108,8 @@ def generate(test_songs: dict, out_dir: Path, log=print) -> list[ChartFigures]:
             continue
         folder = out_dir / key.replace("/", " - ")
         audio = folder / song.audio_path.name
-        if not any(folder.glob("*.sm")):
+        reused = any(folder.glob("*.sm"))
+        if not reused:
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(song.audio_path, audio)
             cmd = [sys.executable, "-m", "ddc_sm", "make", str(audio), "-d", "all", "--formats", "sm", "--quiet"]
@@ -120,7 +121,7 @@ def generate(test_songs: dict, out_dir: Path, log=print) -> list[ChartFigures]:
         generated = load_song(folder)
         for c in generated.charts:
             charts.append(ChartFigures(key, "generated", c.difficulty, chart_figures(c.times, c.rows, c.beats)))
-        log(f"  {key}: {len(generated.charts)} charts")
+        log(f"  {key}: {len(generated.charts)} charts" + (" (generated before, reused)" if reused else ""))
     return charts
 
 
@@ -137,11 +138,16 @@ def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] 
         for key, _, _ in FIGURES:
             lo, hi = (float(np.percentile([f[key] for f in fit], q)) for q in RANGE) if fit else (np.nan, np.nan)
             entry = {"range": [lo, hi]}
+            def outside(v: float) -> bool:
+                return bool(fit) and not (lo - 1e-9 <= v <= hi + 1e-9)
+
             for name, group in (("test", test), ("generated", gen)):
                 if group:
-                    median = float(np.median([f[key] for f in group]))
+                    values = [f[key] for f in group]
+                    median = float(np.median(values))
                     entry[name] = median
-                    entry[name + "_outside"] = bool(fit) and not (lo - 1e-9 <= median <= hi + 1e-9)
+                    entry[name + "_outside"] = outside(median)
+                    entry[name + "_charts_outside"] = sum(outside(v) for v in values)
             rows[key] = entry
         out[d] = {"charts": {"train+valid": len(fit), "test": len(test), "generated": len(gen)}, "figures": rows}
     return out
@@ -158,18 +164,21 @@ def print_table(summary: dict, with_generated: bool) -> None:
         n = block["charts"]
         head = f"{d}: {n['train+valid']} train+valid charts, {n['test']} test"
         print("\n" + head + (f", {n['generated']} generated" if with_generated else ""))
-        print(f"  {'figure':22} {'human P10-P90':>15} {'test (median)':>14}" + (f" {'generated':>11}" if with_generated else ""))
+        names = ("test",) + (("generated",) if with_generated else ())
+        print(f"  {'figure':20} {'human P10-P90':>14}" + "".join(f" {n + ' median':>17} {'out':>5}" for n in names))
         for key, label, how in FIGURES:
             e = block["figures"][key]
             lo, hi = e["range"]
-            line = f"  {label:22} {_fmt(lo, how) + '-' + _fmt(hi, how):>15}"
-            for name in ("test",) + (("generated",) if with_generated else ()):
+            line = f"  {label:20} {_fmt(lo, how) + '-' + _fmt(hi, how):>14}"
+            for name in names:
                 if name in e:
-                    line += f" {_fmt(e[name], how) + ('*' if e[name + '_outside'] else ' '):>{14 if name == 'test' else 11}}"
+                    line += f" {_fmt(e[name], how) + ('*' if e[name + '_outside'] else ' '):>17}"
+                    line += f" {e[name + '_charts_outside']:>2}/{n[name]:<2}"
                 else:
-                    line += f" {'-':>{14 if name == 'test' else 11}}"
+                    line += f" {'-':>17} {'':5}"
             print(line)
-    print("\n(* = median outside the train+valid human 10th-90th percentile; % figures in percent; mines per 100 steps)")
+    print("\n(median: over the charts of that difficulty; * = median outside the train+valid human 10th-90th "
+          "percentile; out: charts outside it; % figures in percent)")
 
 
 def main(argv=None) -> int:
@@ -187,7 +196,7 @@ def main(argv=None) -> int:
     generated: list[ChartFigures] = []
     if args.generated:
         log = (lambda m: print(m, file=sys.stderr)) if args.json else print
-        log(f"generating {len(test_songs)} test songs with `ddc-sm make -d all` ...")
+        log(f"charting the {len(test_songs)} test songs' audio with `ddc-sm make -d all` ...")
         if args.generated_dir is not None:
             generated = generate(test_songs, args.generated_dir, log=log)
         else:

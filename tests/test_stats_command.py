@@ -126,3 +126,13 @@ def test_no_dance_single_chart_is_an_error(tmp_path, capsys):
 def test_help_lists_stats():
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0 and "stats" in result.stdout
+
+
+def test_stats_does_not_import_torch(tmp_path):
+    import subprocess
+    import sys
+
+    path = song(tmp_path)
+    code = ("import sys, io; from ddc_sm.commands.stats import run_stats; run_stats([sys.argv[1]], out=io.StringIO()); "
+            "bad = [m for m in ('torch', 'librosa') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True)
