@@ -15,3 +15,10 @@ def test_chart_stats_shares():
     assert stats["steps_per_second"] == 2.0
     assert abs(stats["jump_share"] - 1 / 3) < 1e-9
     assert abs(stats["hold_share"] - 1 / 3) < 1e-9
+
+
+def test_chart_stats_roll_and_mine_shares():
+    stats = chart_stats([0.0, 0.5, 1.0, 1.5], ["4000", "3000", "M001", "0M0M"])
+    assert stats["steps"] == 2  # the roll head and the tap; mines and tails are not steps
+    assert stats["roll_share"] == 0.5 and stats["hold_share"] == 0.5
+    assert stats["mine_share"] == 3 / 2

@@ -238,6 +238,18 @@ def check(
     raise typer.Exit(run_check(paths, as_json=as_json, strict=strict))
 
 
+@app.command()
+def stats(
+    paths: List[Path] = typer.Argument(..., metavar="CHART...", help="Simfiles (.sm/.ssc), song folders or pack folders."),
+    as_json: bool = typer.Option(False, "--json", metavar=FLAG, help="Print JSON instead of tables."),
+) -> None:
+    """Print how each dance-single chart plays: footing tech (crossovers, footswitches, jacks, brackets, doublesteps),
+    streams, NPS peak and the groove radar."""
+    from ddc_sm.commands.stats import run_stats
+
+    raise typer.Exit(run_stats(paths, as_json=as_json))
+
+
 @app.command("eval")
 def evaluate(
     pack_dirs: List[Path] = typer.Argument(..., metavar="PACK_DIR...", help="Pack folders with human charts and audio."),

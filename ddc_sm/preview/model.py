@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ddc_sm.errors import UserError
+from ddc_sm.simfiles.rows import NOTE_VALUE_BY_DENOMINATOR, note_value
 
 STEPSTYPE = "dance-single"
 COLUMNS = 4
 DIFFICULTY_ORDER = ("Beginner", "Easy", "Medium", "Hard", "Challenge", "Edit")
 
-# StepMania's note values (NoteType: 4th .. 192nd) by the denominator of the beat's fraction, and the colours
-# its default noteskins give them.
-QUANT_BY_DENOMINATOR = {1: 4, 2: 8, 3: 12, 4: 16, 6: 24, 8: 32, 12: 48, 16: 64}
+# StepMania's note values (NoteType: 4th .. 192nd) by the denominator of the beat's fraction
+# (ddc_sm.simfiles.rows), and the colours its default noteskins give them.
+QUANT_BY_DENOMINATOR = NOTE_VALUE_BY_DENOMINATOR
 QUANT_COLORS = {
     4: "#e8322c",    # red
     8: "#2f6ce8",    # blue
@@ -47,7 +48,7 @@ def _simfile():
 
 def quant(beat: Fraction) -> int:
     """StepMania's note value of a beat: 4 (quarter), 8, 12, 16, 24, 32, 48, 64, else 192."""
-    return QUANT_BY_DENOMINATOR.get(Fraction(beat).denominator, 192)
+    return note_value(beat)
 
 
 def load_simfile(path: Path):

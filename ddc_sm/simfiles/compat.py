@@ -22,15 +22,17 @@ def import_simfile():
     return simfile
 
 
-def read_existing_chart(path, what: str = "existing chart"):
+def read_existing_chart(path, what: str = "existing chart", force_hint: bool = True):
     """``simfile.open`` of a chart the user already has (``--add``; ``what`` names it), failing with :class:`SimfileError` that
-    names the file and says in words what is wrong, never a parser's or codec's internals."""
+    names the file and says in words what is wrong, never a parser's or codec's internals.  ``force_hint``: the
+    message suggests ``--force`` (for commands that would replace the file)."""
     from pathlib import Path
 
     from ddc_sm.errors import SimfileError
 
     path = Path(path)
     where = f"cannot read {what} {path.name}"
+    force = " or use --force" if force_hint else ""
     try:
         with open(path, "rb") as f:
             head = f.read(4)
@@ -38,15 +40,15 @@ def read_existing_chart(path, what: str = "existing chart"):
         raise SimfileError(f"{where}: {exc.strerror or exc}") from None
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) == 4 and b"\0" in head):
         raise SimfileError(f"{where}: it is UTF-16 or binary, not a text simfile (StepMania reads UTF-8); "
-                           "save it as UTF-8 or use --force")
+                           f"save it as UTF-8{force}")
     sf = import_simfile()
     try:
         return sf.open(str(path), strict=False)
     except UnicodeError:
-        raise SimfileError(f"{where}: not UTF-8 or a known encoding (CP1252, CP932, CP949); save it as UTF-8 "
-                           "or use --force") from None
+        raise SimfileError(f"{where}: not UTF-8 or a known encoding (CP1252, CP932, CP949); save it as UTF-8"
+                           f"{force}") from None
     except Exception as exc:
-        raise SimfileError(f"{where}: {parse_error_words(exc)}; fix it or use --force") from None
+        raise SimfileError(f"{where}: {parse_error_words(exc)}; fix it{force}") from None
 
 
 def parse_error_words(exc: BaseException) -> str:

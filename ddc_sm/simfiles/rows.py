@@ -6,6 +6,8 @@ A *step* is a row with something to hit (a tap or a head); tails and mines are n
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 STEPS_TYPE = "dance-single"
 COLUMNS = 4
 LEFT, DOWN, UP, RIGHT = range(COLUMNS)
@@ -18,6 +20,19 @@ EMPTY_ROW = EMPTY * COLUMNS
 
 # StepMania's other note characters, as the model reads them: lifts become taps, fakes and keysounds nothing
 _NORMALISED = {c: c for c in ROW_CHARS} | {"L": TAP, "F": EMPTY, "K": EMPTY}
+
+
+# StepMania's note values (NoteType: 4th .. 192nd) by the denominator of a beat's fraction (beats per row)
+NOTE_VALUE_BY_DENOMINATOR = {1: 4, 2: 8, 3: 12, 4: 16, 6: 24, 8: 32, 12: 48, 16: 64}
+
+
+def note_value(beat) -> int:
+    """StepMania's note value of a beat: 4 (quarter), 8, 12, 16, 24, 32, 48, 64, else 192.  A float beat is
+    read as the nearest fraction with a denominator of at most 192."""
+    frac = beat if isinstance(beat, Fraction) else Fraction(beat)
+    if not isinstance(beat, (Fraction, int)):
+        frac = frac.limit_denominator(192)
+    return NOTE_VALUE_BY_DENOMINATOR.get(frac.denominator, 192)
 
 
 INSIDE_HOLD, TAIL_WITHOUT_HEAD = "inside-hold", "tail-without-head"

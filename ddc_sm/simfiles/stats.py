@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ddc_sm.simfiles.rows import DOWN, HEADS, LEFT, RIGHT, UP, is_jump, step_columns
+from ddc_sm.simfiles.rows import DOWN, HEADS, LEFT, MINE, RIGHT, ROLL_HEAD, UP, is_jump, step_columns
 
 
 def crossover_patterns(rows: Sequence[str]) -> int:
@@ -34,18 +34,23 @@ def crossover_patterns(rows: Sequence[str]) -> int:
 
 
 def chart_stats(times: Sequence[float], rows: Sequence[str]) -> dict:
-    """steps, steps_per_second, jump_share, hold_share, crossovers (and per 100 steps)."""
+    """steps, steps_per_second, jump_share (steps that are jumps), hold_share (steps with a hold or roll head),
+    roll_share (steps with a roll head), mine_share (mines per step), crossovers (and per 100 steps)."""
     steps = [(t, r) for t, r in zip(times, rows) if step_columns(r)]
     n = len(steps)
     span = steps[-1][0] - steps[0][0] if n >= 2 else 0.0
     jumps = sum(1 for _, r in steps if is_jump(r))
     holds = sum(1 for _, r in steps if any(c in HEADS for c in r))
+    rolls = sum(1 for _, r in steps if ROLL_HEAD in r)
+    mines = sum(r.count(MINE) for r in rows)
     xo = crossover_patterns(rows)
     return {
         "steps": n,
         "steps_per_second": (n - 1) / span if span > 0 else 0.0,
         "jump_share": jumps / n if n else 0.0,
         "hold_share": holds / n if n else 0.0,
+        "roll_share": rolls / n if n else 0.0,
+        "mine_share": mines / n if n else 0.0,
         "crossovers": xo,
         "crossovers_per_100": 100.0 * xo / n if n else 0.0,
     }

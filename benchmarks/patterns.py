@@ -1,0 +1,217 @@
+"""Patterns a player would keep (issue #13): the tech, streams and note kinds of charts, per difficulty, against the
+range of the human charts.
+
+    python benchmarks/patterns.py                          # human test charts under ../shared/data
+    nice -n 19 python benchmarks/patterns.py --generated   # and the charts `ddc-sm make -d all` writes for them
+    python benchmarks/patterns.py --generated --generated-dir DIR   # keep (and reuse) the generated songs in DIR
+
+For every chart (:func:`ddc_sm.simfiles.footing.pattern_stats`, :func:`ddc_sm.simfiles.stats.chart_stats`): each
+tech count of its footing per 100 steps (crossovers, footswitches, sideswitches, jacks, brackets, doublesteps), the
+longest stream (steps in a run of 16ths), the share of rest measures, the shares of steps that are jumps, that
+start a hold or roll, that start a roll, mines per step, and the shares of steps on 8th and on 16th notes (from
+the beats).  Beside each median, how many of the charts lie outside the human range.
+
+The human range is the 10th-90th percentile of the train+valid charts of that difficulty (the songs the shipped
+weights were trained and tuned on; a song the split file does not list goes where training puts it, never to
+test); it is fitted on train+valid only.  The human test charts (``test`` part of
+``ddc_sm/simfiles/split_shared_data.json``) and, with ``--generated``, the charts ``ddc-sm make -d all`` writes
+for each test song's audio (a copy in a temporary folder; a few minutes for the 11 songs) are shown as their
+median over the charts of that difficulty; a ``*`` marks a median outside the human range.
+
+critic: not yet.  Issue #13's item 5 (a critic that scores generated charts by these figures, for selection to
+use) is not part of this script; it only measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_ROOT = REPO.parent / "shared" / "data"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+TECH = ("crossovers", "footswitches", "sideswitches", "jacks", "brackets", "doublesteps")
+# (key, label, format): the per-chart figures, in the order printed
+FIGURES = tuple((f"{t}_per_100", f"{t} /100", "{:.2f}") for t in TECH) + (
+    ("longest_stream", "longest stream", "{:.0f}"),
+    ("rest_share", "rest measures %", "pct"),
+    ("jump_share", "jumps %", "pct"),
+    ("hold_share", "hold/roll heads %", "pct"),
+    ("roll_share", "rolls %", "pct"),
+    ("mine_share", "mines /100 steps", "pct"),
+    ("eighth_share", "8th notes %", "pct"),
+    ("sixteenth_share", "16th notes %", "pct"),
+)
+RANGE = (10, 90)  # percentiles of the train+valid charts
+
+
+@dataclass
+class ChartFigures:
+    song: str
+    part: str  # train, valid, test or generated
+    difficulty: str
+    figures: dict = field(default_factory=dict)
+
+
+def chart_figures(times, rows, beats) -> dict:
+    """The per-chart figures of FIGURES."""
+    from ddc_sm.simfiles.footing import pattern_stats
+    from ddc_sm.simfiles.stats import chart_stats
+
+    p = pattern_stats(rows, times, beats)
+    s = chart_stats(times, rows)
+    out = {f"{t}_per_100": p["tech_per_100"][t] for t in TECH}
+    out.update(longest_stream=p["stream"]["longest_stream"], rest_share=p["stream"]["rest_share"],
+               jump_share=s["jump_share"], hold_share=s["hold_share"], roll_share=s["roll_share"],
+               mine_share=s["mine_share"], eighth_share=p["stream"]["note_values"].get(8, 0.0),
+               sixteenth_share=p["stream"]["note_values"].get(16, 0.0))
+    return out
+
+
+def human_charts(root: Path) -> tuple[list[ChartFigures], dict]:
+    """Figures of every human chart under ``root`` with its split part; and the test songs (key -> SongData)."""
+    from ddc_sm.simfiles.dataset import iter_songs
+    from ddc_sm.simfiles.splits import load_split, training_part
+
+    split = load_split()
+    charts, test_songs = [], {}
+    for song in iter_songs([root]):
+        part = training_part(song.key, split)
+        if part == "test":
+            test_songs[song.key] = song
+        for c in song.charts:
+            charts.append(ChartFigures(song.key, part, c.difficulty, chart_figures(c.times, c.rows, c.beats)))
+    return charts, test_songs
+
+
+def generate(test_songs: dict, out_dir: Path, log=print) -> list[ChartFigures]:
+    """Charts ``ddc-sm make -d all`` writes for a copy of each test song's audio in ``out_dir`` (songs already
+    generated there are reused)."""
+    from ddc_sm.simfiles.dataset import load_song
+
+    charts = []
+    for key, song in sorted(test_songs.items()):
+        if song.audio_path is None:
+            log(f"  {key}: no audio, skipped")
+            continue
+        folder = out_dir / key.replace("/", " - ")
+        audio = folder / song.audio_path.name
+        reused = any(folder.glob("*.sm"))
+        if not reused:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(song.audio_path, audio)
+            cmd = [sys.executable, "-m", "ddc_sm", "make", str(audio), "-d", "all", "--formats", "sm", "--quiet"]
+            env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                log(f"  {key}: make failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+                continue
+        generated = load_song(folder)
+        for c in generated.charts:
+            charts.append(ChartFigures(key, "generated", c.difficulty, chart_figures(c.times, c.rows, c.beats)))
+        log(f"  {key}: {len(generated.charts)} charts" + (" (generated before, reused)" if reused else ""))
+    return charts
+
+
+def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] = ()) -> dict:
+    """Per difficulty and figure: the train+valid range, and the medians of the test and generated charts."""
+    from ddc_sm.difficulty import DIFFICULTIES
+
+    out = {}
+    for d in DIFFICULTIES:
+        fit = [c.figures for c in charts if c.difficulty == d and c.part in ("train", "valid")]
+        test = [c.figures for c in charts if c.difficulty == d and c.part == "test"]
+        gen = [c.figures for c in generated if c.difficulty == d]
+        rows = {}
+        for key, _, _ in FIGURES:
+            lo, hi = (float(np.percentile([f[key] for f in fit], q)) for q in RANGE) if fit else (np.nan, np.nan)
+            entry = {"range": [lo, hi]}
+            def outside(v: float) -> bool:
+                return bool(fit) and not (lo - 1e-9 <= v <= hi + 1e-9)
+
+            for name, group in (("test", test), ("generated", gen)):
+                if group:
+                    values = [f[key] for f in group]
+                    median = float(np.median(values))
+                    entry[name] = median
+                    entry[name + "_outside"] = outside(median)
+                    entry[name + "_charts_outside"] = sum(outside(v) for v in values)
+            rows[key] = entry
+        out[d] = {"charts": {"train+valid": len(fit), "test": len(test), "generated": len(gen)}, "figures": rows}
+    return out
+
+
+def _fmt(value: float, how: str) -> str:
+    if value != value:
+        return "n/a"
+    return f"{100 * value:.1f}" if how == "pct" else how.format(value)
+
+
+def print_table(summary: dict, with_generated: bool) -> None:
+    for d, block in summary.items():
+        n = block["charts"]
+        head = f"{d}: {n['train+valid']} train+valid charts, {n['test']} test"
+        print("\n" + head + (f", {n['generated']} generated" if with_generated else ""))
+        names = ("test",) + (("generated",) if with_generated else ())
+        print(f"  {'figure':20} {'human P10-P90':>14}" + "".join(f" {n + ' median':>17} {'out':>5}" for n in names))
+        for key, label, how in FIGURES:
+            e = block["figures"][key]
+            lo, hi = e["range"]
+            line = f"  {label:20} {_fmt(lo, how) + '-' + _fmt(hi, how):>14}"
+            for name in names:
+                if name in e:
+                    line += f" {_fmt(e[name], how) + ('*' if e[name + '_outside'] else ' '):>17}"
+                    line += f" {e[name + '_charts_outside']:>2}/{n[name]:<2}"
+                else:
+                    line += f" {'-':>17} {'':5}"
+            print(line)
+    print("\n(median: over the charts of that difficulty; * = median outside the train+valid human 10th-90th "
+          "percentile; out: charts outside it; % figures in percent)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT, help="folder of packs (default ../shared/data)")
+    ap.add_argument("--generated", action="store_true", help="also chart each test song with `ddc-sm make -d all`")
+    ap.add_argument("--generated-dir", type=Path, default=None,
+                    help="where the generated songs go (kept, and reused when present); default: a temporary folder")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    args = ap.parse_args(argv)
+    if not args.root.exists():
+        print(f"skipped: {args.root} not found (the human charts of ../shared/data are needed)")
+        return 0
+    charts, test_songs = human_charts(args.root)
+    generated: list[ChartFigures] = []
+    if args.generated:
+        log = (lambda m: print(m, file=sys.stderr)) if args.json else print
+        log(f"charting the {len(test_songs)} test songs' audio with `ddc-sm make -d all` ...")
+        if args.generated_dir is not None:
+            generated = generate(test_songs, args.generated_dir, log=log)
+        else:
+            with tempfile.TemporaryDirectory(prefix="ddc-sm-patterns-") as tmp:
+                generated = generate(test_songs, Path(tmp), log=log)
+    summary = summarise(charts, generated)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    songs = {p: len({c.song for c in charts if (c.part == "test") == (p == "test")}) for p in ("fit", "test")}
+    print(f"{args.root}: human range from train+valid ({songs['fit']} songs), test medians from {songs['test']} "
+          f"held-out songs" + (", generated from the same test songs' audio" if args.generated else ""))
+    print_table(summary, args.generated)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
