@@ -238,3 +238,39 @@ def test_charts_decoded_together_get_exactly_their_tokens_alone(vocab, beam, mod
                                       banned=vocab.mine_only_tokens(), no_crossovers=job.no_crossovers,
                                       logit_bias=job.logit_bias, jump_budget=job.jump_budget)
         assert tokens == alone
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_no_fast_repeats_keeps_the_same_panel_apart(vocab, seed):
+    """A model that only wants Left taps: with no_fast_repeats a single step never follows a single step on the
+    same panel sooner than FAST_REPEAT_S (a jack or footswitch in any footing); slower repeats stay allowed."""
+    from ddc_sm.selection.beam_search import FAST_REPEAT_S
+    from ddc_sm.simfiles.rows import step_columns
+
+    model = tiny_model(len(vocab), seed=5)
+    bias_toward(model, [vocab.id("1000")], amount=8.0)
+    n = 60
+    fast = torch.arange(n, dtype=torch.float64) * 0.125  # 8ths at 240 BPM: every gap is fast
+    memory = encode(model, n)
+    free = vocab.decode(beam_search(model, memory, 1, vocab, 4, seed=seed))
+    assert sum(r == "1000" for r in free) > n // 2  # without the guard the model jacks Left
+
+    def repeats(rows, times):
+        out, last = 0, None
+        for r, t in zip(rows, times):
+            cols = step_columns(r)
+            if len(cols) == 1:
+                if last is not None and last[0] == cols[0] and t - last[1] < FAST_REPEAT_S:
+                    out += 1
+                last = (cols[0], t)
+            elif len(cols) > 1:
+                last = None
+        return out
+
+    guarded = vocab.decode(beam_search(model, memory, 1, vocab, 4, seed=seed, no_fast_repeats=True,
+                                       times=fast))
+    check(guarded, n, vocab)
+    assert repeats(free, fast.tolist()) > 0 and repeats(guarded, fast.tolist()) == 0
+    slow = torch.arange(n, dtype=torch.float64) * 0.5  # quarters at 120 BPM: repeats are not fast
+    assert vocab.decode(beam_search(model, memory, 1, vocab, 4, seed=seed, no_fast_repeats=True,
+                                    times=slow)) == free

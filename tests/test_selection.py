@@ -256,14 +256,10 @@ def test_real_song_if_available():
                     reason="shipped selection weights not built yet")
 @pytest.mark.parametrize("workers", [1, 2])
 def test_shipped_weights_all_difficulties_at_once_are_each_chart_alone(workers):
-    """select_many (one batched search, or two threads) gives the rows of the single-chart search as it was."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from reference_beam_search import reference_beam_search
-
-    from ddc_sm.selection.beam_search import tokens_to_rows
-    from ddc_sm.selection.inference import JUMP_BUDGET, NO_CROSSOVER_DIFFICULTIES
+    """select_many (one batched search, or two threads) gives each chart the rows of the search of that chart alone
+    (``beam_search``; tests/test_beam_search.py checks that one against the single-chart search as it was)."""
+    from ddc_sm.selection.beam_search import beam_search, tokens_to_rows
+    from ddc_sm.selection.inference import JUMP_BUDGET, NO_CROSSOVER_DIFFICULTIES, NO_FAST_REPEAT_DIFFICULTIES
 
     sel = StepSelector.load()
     rng = np.random.default_rng(1)
@@ -280,8 +276,9 @@ def test_shipped_weights_all_difficulties_at_once_are_each_chart_alone(workers):
             bias[sel.vocab.jump_tokens()] = float(decode["jump_logit_bias"][name])
         with torch.no_grad():
             memory = sel._encode(raw, t, diff)[0]
-            alone = reference_beam_search(sel.model, memory, diff, sel.vocab, 20, seed=3 * 1009 + diff,
-                                          banned=sel.vocab.mine_only_tokens(),
-                                          no_crossovers=diff in NO_CROSSOVER_DIFFICULTIES, logit_bias=bias,
-                                          jump_budget=JUMP_BUDGET[name])
+            alone = beam_search(sel.model, memory, diff, sel.vocab, 20, seed=3 * 1009 + diff,
+                                banned=sel.vocab.mine_only_tokens(),
+                                no_crossovers=diff in NO_CROSSOVER_DIFFICULTIES, logit_bias=bias,
+                                jump_budget=JUMP_BUDGET[name], no_fast_repeats=diff in NO_FAST_REPEAT_DIFFICULTIES,
+                                times=t)
         assert got[name] == tokens_to_rows(alone, sel.vocab)

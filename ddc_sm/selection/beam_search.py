@@ -9,6 +9,10 @@ only when
   vocabulary always holds a single-tail row for each column (:data:`ddc_sm.selection.vocab.ESSENTIAL_ROWS`), so a
   hypothesis can always close one hold per step; at the last step only tokens that leave no hold open pass.
 
+With ``no_fast_repeats`` (and the step ``times``) a hypothesis never steps alone on a panel of its last step row
+(a single step or a jump) within ``FAST_REPEAT_S`` of it: in any footing that is a jack or a footswitch, which
+the human charts of the easier difficulties do not have (see :data:`ddc_sm.selection.inference.NO_FAST_REPEAT_DIFFICULTIES`).
+
 With ``no_crossovers`` a hypothesis also never completes a crossover pattern (see
 :func:`ddc_sm.simfiles.stats.crossover_patterns`): after single steps on Left then Up/Down, a single step on Right
 is not allowed (and mirrored); used for the easier difficulties, whose players should not have to cross over.
@@ -68,15 +72,34 @@ class HoldTables:
         return self.allowed[holds] & (self.open_after[holds] <= remaining[:, None])
 
 
+# seconds: a single step on the panel of the last single step sooner than this is a jack or a footswitch (the
+# footswitch gap of ddc_sm.simfiles.footing, ITGmania's; a jack's is shorter and inside it)
+FAST_REPEAT_S = 0.3
+
+
 class FootState:
-    """Last two single-panel steps of each hypothesis (4 = none), to forbid crossover patterns."""
+    """Last two single-panel steps of each hypothesis (4 = none), to forbid crossover patterns; and the panels
+    and time of its last step row (to forbid fast repeats)."""
 
     NONE = 4
 
-    def __init__(self, tables: HoldTables):
+    def __init__(self, tables: HoldTables, vocab: Vocab):
         self.col = tables.step_column
+        masks = [0] * N_SPECIALS
+        for token in range(N_SPECIALS, len(vocab)):
+            masks.append(sum(1 << c for c in step_columns(vocab.row(token))))
+        self.mask = torch.tensor(masks, dtype=torch.long)  # (V,) bit c: the token steps on column c
         self.a = torch.full((1,), self.NONE, dtype=torch.long)
         self.b = torch.full((1,), self.NONE, dtype=torch.long)
+        self.last = torch.zeros(1, dtype=torch.long)  # panels of the last step row (bitmask)
+        self.t_last = torch.full((1,), float("-inf"), dtype=torch.float64)
+
+    def repeating(self, now: torch.Tensor) -> torch.Tensor:
+        """(B, V) bool: single steps on a panel of the last step row within ``FAST_REPEAT_S`` of it (``now``:
+        each hypothesis' step time, (B,))."""
+        fast = now - self.t_last < FAST_REPEAT_S
+        single = self.col[None, :] >= 0
+        return fast[:, None] & single & ((self.mask[None, :] & self.last[:, None]) != 0)
 
     def crossing(self) -> torch.Tensor:
         """(B, V) bool: tokens that would complete Left-(Up|Down)-Right or Right-(Up|Down)-Left."""
@@ -84,12 +107,16 @@ class FootState:
         middle = (self.b == 1) | (self.b == 2)
         return middle[:, None] & ((col == 0) | (col == 3)) & (self.a[:, None] == 3 - col)
 
-    def advance(self, parent: torch.Tensor, tok: torch.Tensor) -> None:
+    def advance(self, parent: torch.Tensor, tok: torch.Tensor, now: torch.Tensor | None = None) -> None:
         a, b = self.a[parent], self.b[parent]
+        last, t_last = self.last[parent], self.t_last[parent]
         col = self.col[tok]
         single, jump = col >= 0, col == -2
         self.a = torch.where(single, b, torch.where(jump, torch.full_like(a, self.NONE), a))
         self.b = torch.where(single, col, torch.where(jump, torch.full_like(b, self.NONE), b))
+        stepped = single | jump
+        self.last = torch.where(stepped, self.mask[tok], last)
+        self.t_last = t_last if now is None else torch.where(stepped, now, t_last)
 
 
 class JumpBudget:
@@ -133,12 +160,15 @@ class SearchJob:
     no_crossovers: bool = False
     logit_bias: torch.Tensor | None = None
     jump_budget: tuple[float, float] | None = None
+    no_fast_repeats: bool = False
+    times: torch.Tensor | None = None  # (N,) step times in seconds (float64), for ``no_fast_repeats``
 
 
 @torch.no_grad()
 def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam_size: int = 20, *,
                 seed: int | None = None, temperature: float = 1.0, banned=(), no_crossovers: bool = False,
-                logit_bias: torch.Tensor | None = None, jump_budget: tuple[float, float] | None = None) -> list[int]:
+                logit_bias: torch.Tensor | None = None, jump_budget: tuple[float, float] | None = None,
+                no_fast_repeats: bool = False, times=None) -> list[int]:
     """Token ids (one per encoded step, rows only) of the best hypothesis.
 
     ``model`` is a :class:`ddc_sm.selection.model.SelectionTransformer` in eval mode, ``memory`` its encoder
@@ -148,9 +178,11 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
     complete a crossover pattern (see the module docstring).  ``logit_bias``: (V,) added to the logits after the
     temperature (e.g. a negative bias on jump rows makes jumps rarer).  ``jump_budget=(share, slack)``: at most
     ``share * steps + slack`` jumps by any point of the chart (see :class:`JumpBudget`), so a model that falls
-    into a run of jumps cannot write a chart of nothing else.
+    into a run of jumps cannot write a chart of nothing else.  ``no_fast_repeats`` with the step ``times`` (N,):
+    never a single step on the last single step's panel within ``FAST_REPEAT_S`` (see the module docstring).
     """
-    job = SearchJob(memory, difficulty, seed, no_crossovers, logit_bias, jump_budget)
+    job = SearchJob(memory, difficulty, seed, no_crossovers, logit_bias, jump_budget, no_fast_repeats,
+                    None if times is None else torch.as_tensor(times, dtype=torch.float64))
     return beam_search_many(model, [job], vocab, beam_size, temperature=temperature, banned=banned)[0]
 
 
@@ -201,9 +233,14 @@ def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int 
     holds = torch.zeros(len(jobs_in), dtype=torch.long)
     scores = torch.zeros(len(jobs_in))  # log-probability of each hypothesis
     gumbel = torch.zeros(len(jobs_in))  # its perturbed score (stochastic mode)
-    feet = FootState(tables)
+    feet = FootState(tables, vocab)
     feet.a = feet.a.expand(len(jobs_in)).clone()
     feet.b = feet.b.expand(len(jobs_in)).clone()
+    feet.last = feet.last.expand(len(jobs_in)).clone()
+    feet.t_last = feet.t_last.expand(len(jobs_in)).clone()
+    repeats_on = torch.tensor([job.no_fast_repeats and job.times is not None for job in jobs_in])
+    step_times = [job.times if job.times is not None else torch.zeros(int(job.memory.shape[1]), dtype=torch.float64)
+                  for job in jobs_in]
     budget = JumpBudget(tables, 0.0, 0.0)
     budget.count = budget.count.expand(len(jobs_in)).clone()
     parents_hist: list[list[list[int]]] = [[] for _ in jobs_in]
@@ -215,7 +252,9 @@ def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int 
         r = sum(sizes)
         prev, holds, scores, gumbel = prev[:r], holds[:r], scores[:r], gumbel[:r]
         feet.a, feet.b, budget.count = feet.a[:r], feet.b[:r], budget.count[:r]
+        feet.last, feet.t_last = feet.last[:r], feet.t_last[:r]
         chart = torch.repeat_interleave(torch.arange(active), torch.tensor(sizes))
+        now = torch.stack([step_times[j][pos] for j in range(active)])[chart]  # each hypothesis' step time
         remaining = torch.tensor([n - 1 - pos for n in lengths[:active]])[chart]
         # the jump limit as beam_search compares it: a float32 against each hypothesis' count + 1
         limit = torch.tensor([s * (pos + 1) + c for s, c in zip(shares[:active], slacks[:active])],
@@ -229,6 +268,9 @@ def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int 
             ok = ok | (tables.allowed[holds] & ~ok.any(dim=1, keepdim=True))
         uncrossed = ok & ~feet.crossing()
         ok = torch.where(feet_on[chart][:, None] & uncrossed.any(dim=1, keepdim=True), uncrossed, ok)
+        if bool(repeats_on[:active].any()):
+            unrepeated = ok & ~feet.repeating(now)
+            ok = torch.where(repeats_on[chart][:, None] & unrepeated.any(dim=1, keepdim=True), unrepeated, ok)
         within = ok & ~(budget.is_jump[None, :] & ((budget.count[:, None] + 1).float() > limit[:, None]))
         ok = torch.where(budget_on[chart][:, None] & within.any(dim=1, keepdim=True), within, ok)
         # the stochastic search samples from the model restricted to the allowed tokens
@@ -268,7 +310,7 @@ def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int 
         scores = torch.cat(new_scores)
         gumbel = torch.cat(new_gumbel)
         prev = tok
-        feet.advance(parent, tok)
+        feet.advance(parent, tok, now[parent])
         budget.advance(parent, tok)
         sizes = new_sizes
         done += active
