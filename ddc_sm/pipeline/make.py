@@ -23,7 +23,7 @@ from ddc_sm.selection.inference import load_selector
 from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
 from ddc_sm.simfiles.dataset import chart_difficulties
 from ddc_sm.simfiles.folders import existing_simfiles
-from ddc_sm.simfiles.meter import estimate_meter, monotone_meters
+from ddc_sm.simfiles.meter import estimate_meter, song_meters
 from ddc_sm.simfiles.writer import (GeneratedChart, SongInfo, add_charts, check_targets, new_simfile, recover,
                                     song_lock, write_charts)
 from ddc_sm.timing.grid import GRID_RULES, NOTE_VALUES, ConstantTiming, limit_rule, simfile_timing, snap_times
@@ -120,8 +120,8 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
         rows = selected[difficulty]
         if len(beats) < MIN_STEPS_WARNING:
             warnings.append(f"{difficulty}: only {len(beats)} steps found; the audio may be too quiet or sparse")
-        charts.append(GeneratedChart(difficulty, estimate_meter(difficulty, times), list(beats), list(rows), times))
-    meters = monotone_meters({c.difficulty: c.meter for c in charts})
+        charts.append(GeneratedChart(difficulty, 0, list(beats), list(rows), times))
+    meters = song_meters({c.difficulty: estimate_meter(c.difficulty, c.times, c.rows, c.beats) for c in charts})
     for c in charts:
         c.meter = meters[c.difficulty]
     return charts, warnings
