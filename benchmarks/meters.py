@@ -311,6 +311,12 @@ def main(argv=None) -> int:
     print(f"{'test (the code constants)':30} {np.mean(te_line):8.3f} {np.mean(te_old):7.3f} | "
           f"{np.mean(te_est):9.3f} {np.mean(te_wri):7.3f}")
     print("(the old line's two constants are fitted on all train+valid charts, not cross-validated)")
+    for pack in sorted({c.song.split("/")[0] for c in test}):
+        group = [c for c in test if c.song.split("/")[0] == pack]
+        line, old = old_errors(group)
+        est, wri = errors(code, group)
+        print(f"{'  test, ' + pack + f' ({len(group)})':30} {np.mean(line):8.3f} {np.mean(old):7.3f} | "
+              f"{np.mean(est):9.3f} {np.mean(wri):7.3f}")
 
     if args.generated:
         print(f"\ncharting the {len(test_songs)} test songs' audio with `ddc-sm make -d all` ...")
