@@ -21,7 +21,8 @@ Written meters
 meters (``make --add``) fixed.  Among all choices of whole meters (1 and up), it takes the best by these rules,
 each before the next:
 
-1. *order*: no new chart reads lower than an easier chart or higher than a harder one (existing or new);
+1. *order*: no new chart reads lower than an easier chart or higher than a harder one (existing or new); where
+   existing charts are themselves out of order, as few such pairs as possible;
 2. *strictly increasing*: as few ties as possible (a new chart with the same meter as an existing chart of
    another difficulty, or as the new chart of the next easier difficulty among those written);
 3. *ranges*: as little outside ``METER_RANGE[difficulty]`` as possible (summed over the new charts, in meter
