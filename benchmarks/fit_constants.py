@@ -1,4 +1,4 @@
-"""Fit two tuned constants on the train+valid human charts (never the test songs) and print their figures.
+"""Fit tuned constants on the train+valid human charts (never the test songs) and print their figures.
 
     python benchmarks/fit_constants.py            # human charts under ../shared/data
     python benchmarks/fit_constants.py ROOT       # another folder of packs
@@ -14,12 +14,12 @@ Only train+valid charts choose the values; the test charts are only scored.
    ``JUMP_TARGET`` of that difficulty's train+valid charts stay within the budget: 92 % for Beginner, Easy and
    Medium (where the model writes too many jumps, so the budget should bite), 95 % for Hard and Challenge
    (where jumps belong to the style).  On all songs this rule gives back the values first chosen by hand.
-2. ``INTERCEPT, SLOPE`` (``ddc_sm/simfiles/meter.py``): least squares of a chart's #METER on
-   ``steps_per_second(chart.times)`` (its non-empty rows), all five difficulties pooled; the intercept is
-   rounded to 0.1 and the slope to 0.01.  On all songs this gives back 1.2 and 1.78.
+2. ``STEP_DENSITY_RANGE`` (``ddc_sm/pipeline/make.py``): see :func:`fit_density_ranges`.
 
-Prints the fitted values next to the ones in the code, the jump budget's coverage (share of charts within it)
-and the meter's mean absolute error, each on train+valid and on test.
+The meter regressor (``ddc_sm/simfiles/meter.py``) has its own script: ``benchmarks/meters.py``.
+
+Prints the fitted values next to the ones in the code and the jump budget's coverage (share of charts within
+it) on train+valid and on test.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ DEFAULT_ROOT = REPO.parent / "shared" / "data"
 
 SHARE_GRID = tuple(round(0.05 * i, 2) for i in range(1, 21))
 JUMP_TARGET = {"Beginner": 0.92, "Easy": 0.92, "Medium": 0.92, "Hard": 0.95, "Challenge": 0.95}
-INTERCEPT_DECIMALS, SLOPE_DECIMALS = 1, 2
 
 
 @dataclass
@@ -45,7 +44,6 @@ class Chart:
     song: str
     part: str  # train, valid or test
     difficulty: str
-    meter: int
     times: np.ndarray
     rows: list[str]
 
@@ -92,36 +90,6 @@ def fit_jump_budget(charts: Sequence[Chart], slacks: dict[str, float]) -> dict[s
             for d, slack in slacks.items()}
 
 
-def fit_meter(charts: Sequence[Chart]) -> tuple[float, float]:
-    """Least-squares (intercept, slope) of meter on steps per second, unrounded."""
-    from ddc_sm.simfiles.meter import steps_per_second
-
-    x = np.array([steps_per_second(c.times) for c in charts], dtype=np.float64)
-    y = np.array([c.meter for c in charts], dtype=np.float64)
-    (intercept, slope), *_ = np.linalg.lstsq(np.c_[np.ones_like(x), x], y, rcond=None)
-    return float(intercept), float(slope)
-
-
-def round_meter_fit(intercept: float, slope: float) -> tuple[float, float]:
-    return round(intercept, INTERCEPT_DECIMALS), round(slope, SLOPE_DECIMALS)
-
-
-def meter_errors(charts: Sequence[Chart], intercept: float, slope: float) -> tuple[float, float]:
-    """Mean absolute error of the line itself, and of the meter ``make`` writes (rounded, bounded per difficulty
-    as :func:`ddc_sm.simfiles.meter.estimate_meter`; before ``monotone_meters``)."""
-    from ddc_sm.simfiles.meter import METER_RANGE, steps_per_second
-
-    if not charts:
-        return float("nan"), float("nan")
-    line, written = [], []
-    for c in charts:
-        pred = intercept + slope * steps_per_second(c.times)
-        lo, hi = METER_RANGE[c.difficulty]
-        line.append(abs(pred - c.meter))
-        written.append(abs(int(min(hi, max(lo, round(pred)))) - c.meter))
-    return float(np.mean(line)), float(np.mean(written))
-
-
 def load_charts(root: Path) -> list[Chart]:
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.simfiles.splits import load_split, training_part
@@ -131,7 +99,7 @@ def load_charts(root: Path) -> list[Chart]:
     for song in iter_songs([root]):
         part = training_part(song.key, split)
         for c in song.charts:
-            out.append(Chart(song.key, part, c.difficulty, c.meter, np.asarray(c.times), list(c.rows)))
+            out.append(Chart(song.key, part, c.difficulty, np.asarray(c.times), list(c.rows)))
     return out
 
 
@@ -169,7 +137,6 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     from ddc_sm import DIFFICULTIES
     from ddc_sm.selection.inference import JUMP_BUDGET
-    from ddc_sm.simfiles import meter
 
     charts = load_charts(args.root)
     fit_on = [c for c in charts if c.part in ("train", "valid")]
@@ -199,22 +166,6 @@ def main() -> int:
     print("(coverage: share of the charts within the budget; 'all songs': the same rule fitted on every song, test "
           "included)")
     print("fitted: JUMP_BUDGET = {" + ", ".join(f'"{d}": ({s:g}, {k:.1f})' for d, (s, k) in new_budget.items()) + "}")
-
-    raw = fit_meter(fit_on)
-    new = round_meter_fit(*raw)
-    raw_all = fit_meter(charts)
-    old = (meter.INTERCEPT, meter.SLOPE)
-    print("\nmeter ≈ INTERCEPT + SLOPE × steps per second (least squares, all difficulties pooled)")
-    print(f"  all songs (test included): {raw_all[0]:.4f} + {raw_all[1]:.4f} x -> {round_meter_fit(*raw_all)}")
-    print(f"  train+valid:               {raw[0]:.4f} + {raw[1]:.4f} x -> {new}")
-    print(f"  in the code:               {old}")
-    print("mean absolute meter error: of the line, and of the meter make writes "
-          "(rounded, within the difficulty's range)")
-    print(f"{'charts':14} {'code line':>9} {'written':>7} {'fitted line':>11} {'written':>7}")
-    for name, part in (("train+valid", fit_on), ("test", test)):
-        a, b = meter_errors(part, *old), meter_errors(part, *new)
-        print(f"{name:14} {a[0]:9.3f} {a[1]:7.3f} {b[0]:11.3f} {b[1]:7.3f}")
-    print(f"fitted: INTERCEPT, SLOPE = {new[0]:g}, {new[1]:g}")
 
     from ddc_sm.pipeline.make import STEP_DENSITY_RANGE
 

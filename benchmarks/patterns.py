@@ -96,13 +96,14 @@ def human_charts(root: Path) -> tuple[list[ChartFigures], dict]:
     return charts, test_songs
 
 
-def generate(test_songs: dict, out_dir: Path, log=print) -> list[ChartFigures]:
-    """Charts ``ddc-sm make -d all`` writes for a copy of each test song's audio in ``out_dir`` (songs already
-    generated there are reused)."""
+def make_songs(songs: dict, out_dir: Path, log=print) -> list[tuple[str, object, bool]]:
+    """``ddc-sm make -d all`` (``.sm`` only) on a copy of each song's audio in ``out_dir``, one folder per song
+    (songs already generated there are reused): ``(key, SongData of the generated folder, reused)`` per song
+    charted, in key order."""
     from ddc_sm.simfiles.dataset import load_song
 
-    charts = []
-    for key, song in sorted(test_songs.items()):
+    out = []
+    for key, song in sorted(songs.items()):
         if song.audio_path is None:
             log(f"  {key}: no audio, skipped")
             continue
@@ -118,7 +119,15 @@ def generate(test_songs: dict, out_dir: Path, log=print) -> list[ChartFigures]:
             if proc.returncode != 0:
                 log(f"  {key}: make failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
                 continue
-        generated = load_song(folder)
+        out.append((key, load_song(folder), reused))
+    return out
+
+
+def generate(test_songs: dict, out_dir: Path, log=print) -> list[ChartFigures]:
+    """Figures of the charts ``ddc-sm make -d all`` writes for a copy of each test song's audio in ``out_dir``
+    (:func:`make_songs`; songs already generated there are reused)."""
+    charts = []
+    for key, generated, reused in make_songs(test_songs, out_dir, log=log):
         for c in generated.charts:
             charts.append(ChartFigures(key, "generated", c.difficulty, chart_figures(c.times, c.rows, c.beats)))
         log(f"  {key}: {len(generated.charts)} charts" + (" (generated before, reused)" if reused else ""))

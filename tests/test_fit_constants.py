@@ -1,5 +1,6 @@
-"""benchmarks/fit_constants.py: the rules that choose JUMP_BUDGET and the meter line, on made-up charts, and
-(where ../shared/data is present) that the constants in the code are what the rules give on train+valid."""
+"""benchmarks/fit_constants.py: the rules that choose JUMP_BUDGET, on made-up charts, and (where ../shared/data is
+present) that the constants in the code are what the rules give on train+valid.  (The meter is fitted by
+benchmarks/meters.py now: tests/test_meters_benchmark.py.)"""
 
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ def every_mth_a_jump(m: int, steps: int = 40) -> list[str]:
     return rows
 
 
-def chart(rows, difficulty="Medium", meter=5, times=None, part="train") -> fc.Chart:
+def chart(rows, difficulty="Medium", times=None, part="train") -> fc.Chart:
     times = np.arange(len(rows), dtype=float) if times is None else np.asarray(times, dtype=float)
-    return fc.Chart("pack/song", part, difficulty, meter, times, list(rows))
+    return fc.Chart("pack/song", part, difficulty, times, list(rows))
 
 
 def test_budget_counts_jumps_against_steps_so_far():
@@ -64,30 +65,12 @@ def test_share_is_the_smallest_on_the_grid_that_covers_the_target():
         assert fc.jump_coverage(charts, expected, 0.0) >= target
 
 
-def test_meter_fit_recovers_a_line_and_rounds_like_the_constants():
-    a, b = 1.0, 2.0
-    charts = []
-    for sps, difficulty in ((1.0, "Beginner"), (2.0, "Easy"), (3.0, "Medium"), (4.0, "Hard")):
-        times = np.arange(21) / sps  # 20 gaps of 1/sps seconds
-        charts.append(chart(["1000"] * 21, difficulty=difficulty, meter=int(a + b * sps), times=times))
-    intercept, slope = fc.fit_meter(charts)
-    assert intercept == pytest.approx(a) and slope == pytest.approx(b)
-    assert fc.round_meter_fit(1.1666, 1.7808) == (1.2, 1.78)
-    # meters 3, 5, 7, 9 lie on the line and within Beginner 1-3, Easy 2-5, Medium 4-8, Hard 6-11
-    assert fc.meter_errors(charts, a, b) == (pytest.approx(0.0), pytest.approx(0.0))
-    # the written meter is bounded by the difficulty's range: a Medium chart on the line at 9 is written as 8
-    medium_9 = chart(["1000"] * 21, difficulty="Medium", meter=9, times=np.arange(21) / 4.0)
-    assert fc.meter_errors([medium_9], a, b) == (pytest.approx(0.0), pytest.approx(1.0))
-
-
 @pytest.mark.skipif(not (SHARED / "packs").is_dir(),
                     reason=f"real charts not found at {SHARED}; skipping the refit check")
 def test_constants_in_the_code_are_the_train_valid_fit():
     from ddc_sm import DIFFICULTIES
     from ddc_sm.selection.inference import JUMP_BUDGET
-    from ddc_sm.simfiles import meter
 
     charts = [c for c in fc.load_charts(SHARED) if c.part in ("train", "valid")]
     assert charts
     assert fc.fit_jump_budget(charts, {d: JUMP_BUDGET[d][1] for d in DIFFICULTIES}) == JUMP_BUDGET
-    assert fc.round_meter_fit(*fc.fit_meter(charts)) == (meter.INTERCEPT, meter.SLOPE)

@@ -69,19 +69,32 @@ def test_make_refuses_to_overwrite_and_force_replaces(song):
 def test_make_is_deterministic(song, tmp_path):
     assert make_in_process(song, "-d", "medium,challenge") == 0
     first = song.with_suffix(".ssc").read_bytes()
+    meters = {c.difficulty: int(c.meter) for c in sf.open(str(song.with_suffix(".ssc"))).charts}
+    assert 4 <= meters["Medium"] < meters["Challenge"] <= 15  # strictly increasing, within the ranges
     assert make_in_process(song, "-d", "medium,challenge", "--force") == 0
     assert song.with_suffix(".ssc").read_bytes() == first
 
 
 def test_add_keeps_existing_charts_and_adds_missing_difficulties(song):
     assert make_in_process(song, "-d", "hard") == 0
+    # the existing Hard as a person rated it: 7, in both files; the new meters fit strictly around it
+    for kind in ("sm", "ssc"):
+        path = song.with_suffix(f".{kind}")
+        sim = sf.open(str(path))
+        sim.charts[0].meter = "7"
+        path.write_text(str(sim), encoding="utf-8")
     hard_before = [c.notes for c in sf.open(str(song.with_suffix(".ssc"))).charts]
     assert make_in_process(song, "-d", "all", "--add") == 0
+    for kind in ("sm", "ssc"):
+        sim = sf.open(str(song.with_suffix(f".{kind}")))
+        assert sorted(c.difficulty for c in sim.charts) == sorted(["Beginner", "Easy", "Medium", "Hard", "Challenge"])
+        meters = {c.difficulty: int(c.meter) for c in sim.charts}
+        # strictly increasing (the old rule allowed ties), the human meter kept, each new one in its range
+        assert meters["Beginner"] < meters["Easy"] < meters["Medium"] < meters["Hard"] == 7 < meters["Challenge"]
+        assert 1 <= meters["Beginner"] <= 3 and 2 <= meters["Easy"] <= 5 and 4 <= meters["Medium"] <= 6
+        assert 8 <= meters["Challenge"] <= 15
     sim = sf.open(str(song.with_suffix(".ssc")))
-    assert sorted(c.difficulty for c in sim.charts) == sorted(["Beginner", "Easy", "Medium", "Hard", "Challenge"])
     assert [c.notes for c in sim.charts if c.difficulty == "Hard"] == hard_before
-    meters = {c.difficulty: int(c.meter) for c in sim.charts}
-    assert meters["Beginner"] <= meters["Easy"] <= meters["Medium"] <= meters["Hard"] <= meters["Challenge"]
 
 
 def test_user_bpm_and_offset_are_used(song):

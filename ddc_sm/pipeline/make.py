@@ -21,9 +21,9 @@ from ddc_sm.placement.inference import load_placer
 from ddc_sm.progress import Progress
 from ddc_sm.selection.inference import load_selector
 from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
-from ddc_sm.simfiles.dataset import chart_difficulties
+from ddc_sm.simfiles.dataset import chart_difficulties, chart_meters
 from ddc_sm.simfiles.folders import existing_simfiles
-from ddc_sm.simfiles.meter import estimate_meter, monotone_meters
+from ddc_sm.simfiles.meter import estimate_meter, song_meters
 from ddc_sm.simfiles.writer import (GeneratedChart, SongInfo, add_charts, check_targets, new_simfile, recover,
                                     song_lock, write_charts)
 from ddc_sm.timing.grid import GRID_RULES, NOTE_VALUES, ConstantTiming, limit_rule, simfile_timing, snap_times
@@ -67,11 +67,14 @@ def _sample_window(times: list[float], duration: float) -> tuple[float, float]:
 
 def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20,
                     seed: int = 0, log: Log = None, finest: int | None = None,
-                    progress: Progress | None = None) -> tuple[list[GeneratedChart], list[str]]:
+                    progress: Progress | None = None,
+                    existing_meters: dict[str, int] | None = None) -> tuple[list[GeneratedChart], list[str]]:
     """Run both models on ``audio`` for ``difficulties`` with the given grid ``timing``.
 
     ``finest``: no note value finer than this (4, 8, 16, 32, 64) in any chart; None: each difficulty's own.
     ``progress``: told of each stage (features, placement, selection with its steps decoded).
+    ``existing_meters``: the meters of the charts the song already has (``--add``), which the new meters fit
+    between (:func:`ddc_sm.simfiles.meter.song_meters`).
 
     Returns the charts (in difficulty order) and warnings.
     """
@@ -83,14 +86,14 @@ def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_di
     return charts_from_features(placement_features(audio.resampled(PLACEMENT_SR).samples),
                                 selection_features(audio.resampled(SELECTION_SR).samples), audio.duration,
                                 difficulties, timing, weights_dir=weights_dir, beam_size=beam_size, seed=seed,
-                                log=log, finest=finest, progress=progress)
+                                log=log, finest=finest, progress=progress, existing_meters=existing_meters)
 
 
 def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarray, duration: float,
                          difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20, seed: int = 0,
                          log: Log = None, probabilities: dict[str, np.ndarray] | None = None,
-                         finest: int | None = None,
-                         progress: Progress | None = None) -> tuple[list[GeneratedChart], list[str]]:
+                         finest: int | None = None, progress: Progress | None = None,
+                         existing_meters: dict[str, int] | None = None) -> tuple[list[GeneratedChart], list[str]]:
     """Both models on precomputed raw features (see :mod:`ddc_sm.audio.features`): placement, grid, selection, meter.
 
     ``probabilities``: the placement model's per-frame output for these difficulties, when already computed.
@@ -120,8 +123,9 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
         rows = selected[difficulty]
         if len(beats) < MIN_STEPS_WARNING:
             warnings.append(f"{difficulty}: only {len(beats)} steps found; the audio may be too quiet or sparse")
-        charts.append(GeneratedChart(difficulty, estimate_meter(difficulty, times), list(beats), list(rows), times))
-    meters = monotone_meters({c.difficulty: c.meter for c in charts})
+        charts.append(GeneratedChart(difficulty, 0, list(beats), list(rows), times))
+    meters = song_meters({c.difficulty: estimate_meter(c.difficulty, c.times, c.rows, c.beats) for c in charts},
+                         existing_meters)
     for c in charts:
         c.meter = meters[c.difficulty]
     return charts, warnings
@@ -262,6 +266,7 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
         raise ChartExistsError(f"{names} already {verb} beside {audio_path.name}; nothing written "
                                f"(use --force to replace {them} or --add to add missing difficulties)")
     targets: dict[Path, list[str]] = {}  # file -> difficulties to write into it
+    existing_meters: dict[str, int] = {}  # --add: the meters the new ones fit between
     if add and existing:
         present = {p: _difficulties_of(p) for p in existing}
         for p in existing:
@@ -278,6 +283,9 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
             say("note: --title/--artist/--subtitle are ignored with --add; the existing chart's are kept")
         timing_source = next((p for p in existing if p.suffix.lower() == ".ssc"), existing[0])
         timing = _existing_timing(timing_source)
+        for p in sorted(existing, key=lambda p: p != timing_source):  # the timing source's meters first
+            for d, m in chart_meters(p).items():
+                existing_meters.setdefault(d, m)
     else:
         for kind in formats:
             same_kind = [p for p in existing if p.suffix.lower() == f".{kind}"]
@@ -313,7 +321,8 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
 
     wanted = [d for d in DIFFICULTIES if any(d in v for v in targets.values())]
     charts, warnings = generate_charts(audio, wanted, timing, weights_dir=weights_dir, beam_size=beam_size,
-                                       seed=seed, log=say, finest=finest, progress=progress)
+                                       seed=seed, log=say, finest=finest, progress=progress,
+                                       existing_meters=existing_meters)
     progress.stage("writing")
     result.charts, result.warnings = charts, result.warnings + warnings
     empty = [c.difficulty for c in charts if not c.beats]

@@ -148,6 +148,22 @@ def chart_difficulties(path: str | os.PathLike) -> set[str]:
     return {canonical_difficulty(c.difficulty or "") for c in sim.charts
             if (c.stepstype or "").strip().lower() == STEPS_TYPE} & set(DIFFICULTIES)
 
+
+def chart_meters(path: str | os.PathLike) -> dict[str, int]:
+    """The meters of the standard-difficulty dance-single charts in a simfile (difficulty -> meter): the first
+    chart of each difficulty whose #METER is a whole number from 1 to 99; others (joke or broken meters) are left
+    out."""
+    sim = read_existing_chart(path)
+    out: dict[str, int] = {}
+    for c in sim.charts:
+        difficulty = canonical_difficulty(c.difficulty or "")
+        text = (c.meter or "").strip()
+        if ((c.stepstype or "").strip().lower() == STEPS_TYPE and difficulty in DIFFICULTIES and difficulty not in out
+                and text.isascii() and text.isdigit() and 1 <= int(text) <= 99):
+            out[difficulty] = int(text)
+    return out
+
+
 def iter_songs(roots, *, with_charts: bool = True, skip_errors: bool = True) -> Iterator[SongData]:
     """Every song folder under ``roots`` (see :func:`load_song`); unreadable ones skipped unless not ``skip_errors``."""
     for song_dir in find_song_dirs(roots):
