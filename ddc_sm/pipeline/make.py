@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
@@ -41,6 +41,9 @@ MIN_STEPS_WARNING = 8
 
 Log = Optional[Callable[[str], None]]
 
+if TYPE_CHECKING:
+    from ddc_sm.timing.alignment import GridAlignment
+
 
 @dataclass
 class MakeResult:
@@ -51,7 +54,7 @@ class MakeResult:
     bpm: float | None = None
     offset: float | None = None
     warnings: list[str] = field(default_factory=list)
-    alignment: object = None  # how the grid fits the audio (ddc_sm.timing.alignment.GridAlignment), when measured
+    alignment: "GridAlignment | None" = None  # how the grid charted on fits the audio (ddc_sm.timing.alignment)
     previews: list[Path] = field(default_factory=list)  # preview pages written (``preview=True``)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (ddc_sm.progress.STAGES)
 
@@ -143,15 +146,21 @@ def placed_steps(placer, prob: np.ndarray, difficulty: str, duration: float, tim
     every step goes to its nearest allowed slot instead (:func:`ddc_sm.timing.grid.snap_steps`), and
     ``loosened[difficulty]`` records the :class:`ddc_sm.timing.grid.Snapped` (when ``loosened`` is given).
     """
-    step_times = density_bounded_times(placer, prob, difficulty, duration)
-    frames = np.rint(np.asarray(step_times) * 100).astype(int)
-    rule = limit_rule(GRID_RULES[difficulty], finest)
-    snapped = snap_steps(step_times, timing, rule, end_time=duration - 0.05, priority=lambda i: float(prob[frames[i]]))
+    snapped = snapped_steps(placer, prob, difficulty, duration, timing, finest)
     if snapped.loosened and loosened is not None:
         loosened[difficulty] = snapped
     beats = snapped.beats
     times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))] if beats else []
     return list(beats), times
+
+
+def snapped_steps(placer, prob: np.ndarray, difficulty: str, duration: float, timing,
+                  finest: int | None = None):
+    """How :func:`placed_steps` snaps: the :class:`ddc_sm.timing.grid.Snapped` of the difficulty's placed steps."""
+    step_times = density_bounded_times(placer, prob, difficulty, duration)
+    frames = np.rint(np.asarray(step_times) * 100).astype(int)
+    rule = limit_rule(GRID_RULES[difficulty], finest)
+    return snap_steps(step_times, timing, rule, end_time=duration - 0.05, priority=lambda i: float(prob[frames[i]]))
 
 
 def _loosened_warning(loosened: dict) -> str:
