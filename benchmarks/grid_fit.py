@@ -211,12 +211,16 @@ def print_human(rows: list[dict], log, sweep: bool) -> dict:
     lags = np.array([abs(r["own"]["lag_ms"]) for r in rows])
     est = np.array([abs(r["estimate"]["lag_ms"]) for r in rows])
     held = np.array([r["own"]["held"] for r in rows])
-    off = np.array([r["own"]["off_grid"] for r in rows])
+    # the share off a grid that fits: what music has off any 16th grid (why the share is reported, not judged)
+    off = np.array([r["own"]["off_grid"] for r in rows
+                    if abs(r["own"]["lag_ms"]) <= LAG_LIMIT_S * 1000 and r["own"]["held"] >= MIN_HELD])
+    wrong_off = np.array([f["off_grid"] for r in rows for f in r["wrong"].values()])
     summary = {"songs": n,
                "own_lag_within_ms": {str(x): int(np.sum(lags <= x)) for x in (10, 15, 20, 25, 30)},
                "estimate_lag_within_ms": {str(x): int(np.sum(est <= x)) for x in (10, 15, 20, 25, 30)},
                "own_held_below": {str(x): int(np.sum(held < x)) for x in (0.4, 0.5, 0.6)},
-               "own_off_grid_max": float(off.max()) if n else 0.0,
+               "own_fitting_off_grid": [float(np.percentile(off, q)) for q in (50, 90, 100)] if len(off) else [],
+               "wrong_bpm_off_grid": [float(np.percentile(wrong_off, q)) for q in (0, 10, 50)] if len(wrong_off) else [],
                "wrong_held_max": max([f["held"] for r in rows for f in r["wrong"].values()], default=0.0),
                "tracking": lag_tracking(rows),
                "verdicts": verdicts(rows, LAG_LIMIT_S * 1000, MIN_HELD)}
@@ -224,7 +228,9 @@ def print_human(rows: list[dict], log, sweep: bool) -> dict:
         + "/".join(str(v) for v in summary["own_lag_within_ms"].values())
         + "; estimate: " + "/".join(str(v) for v in summary["estimate_lag_within_ms"].values())
         + "; own grid held < 0.4/0.5/0.6: " + "/".join(str(v) for v in summary["own_held_below"].values())
-        + f"; share off the own grid up to {summary['own_off_grid_max']:.2f}")
+        + "; share of strong onsets off the own grids that fit: median/p90/max "
+        + "/".join(f"{x:.2f}" for x in summary["own_fitting_off_grid"])
+        + ", off the wrong-BPM grids: min/p10/median " + "/".join(f"{x:.2f}" for x in summary["wrong_bpm_off_grid"]))
     log("lag change = move (within 5 ms): " + ", ".join(
         f"{k}: {v['within_5ms']}/{v['grids']} (median error {v['median_ms']:.1f} ms)"
         for k, v in summary["tracking"].items()))
