@@ -177,11 +177,15 @@ def sync(
     audio: Path = typer.Argument(..., metavar="SONG", help="Audio file."),
     top: int = typer.Option(3, "--top", min=1, metavar="N", help="How many BPM/offset candidates to print."),
     as_json: bool = typer.Option(False, "--json", metavar=FLAG, help="Print JSON instead of a table."),
+    bpm: Optional[float] = typer.Option(None, "--bpm", metavar="BPM",
+                                        help="With --offset: also check how this grid fits the audio."),
+    offset: Optional[float] = typer.Option(None, "--offset", metavar="SECONDS",
+                                           help="With --bpm: the grid's #OFFSET (seconds, = -time of beat 0)."),
 ) -> None:
-    """Estimate BPM and offset of a song and print the best candidates."""
+    """Estimate BPM and offset of a song, print the best candidates and how the best one (or a given grid) fits."""
     from ddc_sm.commands.sync import run_sync
 
-    raise typer.Exit(run_sync(audio, top=top, as_json=as_json))
+    raise typer.Exit(run_sync(audio, top=top, as_json=as_json, bpm=bpm, offset=offset))
 
 
 @app.command()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
@@ -26,7 +26,8 @@ from ddc_sm.simfiles.folders import existing_simfiles
 from ddc_sm.simfiles.meter import estimate_meter, song_meters
 from ddc_sm.simfiles.writer import (GeneratedChart, SongInfo, add_charts, check_targets, new_simfile, recover,
                                     song_lock, write_charts)
-from ddc_sm.timing.grid import GRID_RULES, NOTE_VALUES, ConstantTiming, limit_rule, simfile_timing, snap_times
+from ddc_sm.timing.grid import (DEFAULT_TOLERANCE_S, GRID_RULES, NOTE_VALUES, ConstantTiming, limit_rule,
+                                simfile_timing, snap_steps)
 
 # Rows per second of audio in the human charts of the split's train songs: 10th percentile to the 75th (to the
 # median for Beginner and Easy, which should stay gentle).  A chart whose F-score-optimal threshold gives a
@@ -40,6 +41,9 @@ MIN_STEPS_WARNING = 8
 
 Log = Optional[Callable[[str], None]]
 
+if TYPE_CHECKING:
+    from ddc_sm.timing.alignment import GridAlignment
+
 
 @dataclass
 class MakeResult:
@@ -50,6 +54,7 @@ class MakeResult:
     bpm: float | None = None
     offset: float | None = None
     warnings: list[str] = field(default_factory=list)
+    alignment: "GridAlignment | None" = None  # how the grid charted on fits the audio (ddc_sm.timing.alignment)
     previews: list[Path] = field(default_factory=list)  # preview pages written (``preview=True``)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (ddc_sm.progress.STAGES)
 
@@ -111,7 +116,11 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     say("placing steps...")
     if probabilities is None:
         probabilities = placer.probabilities(placement_feats, difficulties)
-    placed = {d: placed_steps(placer, probabilities[d], d, duration, timing, finest=finest) for d in difficulties}
+    loosened: dict = {}
+    placed = {d: placed_steps(placer, probabilities[d], d, duration, timing, finest=finest, loosened=loosened)
+              for d in difficulties}
+    if loosened:
+        warnings.append(_loosened_warning(loosened))
     n_steps = sum(len(b) for b, _ in placed.values())
     progress.stage("selection", total=n_steps)
     say(f"selecting steps ({n_steps} steps)...")
@@ -132,19 +141,38 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
 
 
 def placed_steps(placer, prob: np.ndarray, difficulty: str, duration: float, timing,
-                 finest: int | None = None) -> tuple[list, list[float]]:
+                 finest: int | None = None, loosened: dict | None = None) -> tuple[list, list[float]]:
     """The steps ``make`` places for a difficulty: (grid beats, their times in seconds).
 
     Peaks of the placement probability ``prob`` (:func:`density_bounded_times`), snapped to the difficulty's
     grid (no note finer than ``finest``, when given); of two steps that land on one slot, the more probable one
-    stays.
+    stays.  When the grid does not fit the steps, so that the difficulty's note values would drop most of them,
+    every step goes to its nearest allowed slot instead (:func:`ddc_sm.timing.grid.snap_steps`), and
+    ``loosened[difficulty]`` records the :class:`ddc_sm.timing.grid.Snapped` (when ``loosened`` is given).
     """
-    step_times = density_bounded_times(placer, prob, difficulty, duration)
-    frames = np.rint(np.asarray(step_times) * 100).astype(int)
-    beats = snap_times(step_times, timing, limit_rule(GRID_RULES[difficulty], finest), end_time=duration - 0.05,
-                       priority=lambda i: float(prob[frames[i]]))
+    snapped = snapped_steps(placer, prob, difficulty, duration, timing, finest)
+    if snapped.loosened and loosened is not None:
+        loosened[difficulty] = snapped
+    beats = snapped.beats
     times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))] if beats else []
     return list(beats), times
+
+
+def snapped_steps(placer, prob: np.ndarray, difficulty: str, duration: float, timing,
+                  finest: int | None = None):
+    """How :func:`placed_steps` snaps: the :class:`ddc_sm.timing.grid.Snapped` of the difficulty's placed steps."""
+    step_times = density_bounded_times(placer, prob, difficulty, duration)
+    frames = np.rint(np.asarray(step_times) * 100).astype(int)
+    rule = limit_rule(GRID_RULES[difficulty], finest)
+    return snap_steps(step_times, timing, rule, end_time=duration - 0.05, priority=lambda i: float(prob[frames[i]]))
+
+
+def _loosened_warning(loosened: dict) -> str:
+    """The one line for the difficulties whose steps went to their nearest slots (``placed_steps``'s record)."""
+    counts = [f"{s.kept} of {s.kept_nearest} {d}" for d, s in loosened.items()]
+    listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
+    return (f"the grid does not fit the steps: only {listed} steps lie within {DEFAULT_TOLERANCE_S * 1000:.0f} ms "
+            "of a note value their difficulty uses, so each of their steps went to its nearest allowed slot instead")
 
 
 def density_bounded_times(placer, prob: np.ndarray, difficulty: str, duration: float) -> np.ndarray:
@@ -313,11 +341,21 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
     result.warnings += list(audio.warnings)
     if audio.duration > 10 * 60:
         result.warnings.append(f"long audio ({audio.duration / 60:.1f} min): generation takes a while")
+    progress.stage("tempo")
+    from ddc_sm.timing.tempo import onset_envelope
+
+    onset = onset_envelope(audio.samples, audio.sample_rate)
     if timing is None:
-        progress.stage("tempo")
-        bpm, offset = _resolve_tempo(audio, bpm, offset, result, say, offset_shift)
+        given = _given_grid_words(bpm, offset)
+        bpm, offset = _resolve_tempo(audio, bpm, offset, result, say, offset_shift, onset=onset)
         timing = ConstantTiming(bpm, offset)
         result.bpm, result.offset = bpm, offset
+        grid_name = given or f"the estimated grid ({bpm:g} BPM, offset {offset:.3f})"
+        fix, grid_offset = "try --offset {:.3f}", offset
+    else:
+        grid_name = f"the timing of {timing_source.name} (--add keeps it)"
+        fix, grid_offset = "its #OFFSET would fit at {:.3f} (fix it there, or use --force)", _first_offset(timing)
+    result.alignment = _measure_grid(onset, timing, grid_name, grid_offset, fix, result, say)
 
     wanted = [d for d in DIFFICULTIES if any(d in v for v in targets.values())]
     charts, warnings = generate_charts(audio, wanted, timing, weights_dir=weights_dir, beam_size=beam_size,
@@ -329,8 +367,10 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
     if empty:
         from ddc_sm.errors import TimingError
 
+        fit = result.alignment
+        why = f"; the grid does not fit: {fit.summary()}" if fit is not None and not fit.fits else ""
         raise TimingError(f"no steps could be placed for {', '.join(empty)} (check --offset/--bpm against the "
-                          "audio); nothing written")
+                          f"audio{why}); nothing written")
     by_name = {c.difficulty: c for c in charts}
     if add and existing:
         texts = {p: add_charts(p, [by_name[d] for d in ds]) for p, ds in targets.items()}
@@ -373,15 +413,40 @@ def _difficulties_of(path: Path) -> set[str]:
                            "--force") from None
 
 
-def _resolve_tempo(audio: Audio, bpm, offset, result: MakeResult, say, shift: float = 0.0) -> tuple[float, float]:
+def _given_grid_words(bpm, offset) -> str | None:
+    """How a warning names a grid the user gave (in part): 'the grid of --bpm 200 --offset 1.145'."""
+    parts = [f"--bpm {bpm:g}" if bpm is not None else "", f"--offset {offset:g}" if offset is not None else ""]
+    given = " ".join(p for p in parts if p)
+    return f"the grid of {given}" if given else None
+
+
+def _first_offset(timing) -> float:
+    """#OFFSET of a timing: minus the time of beat 0."""
+    return -float(timing.time_at(np.array([0.0]))[0])
+
+
+def _measure_grid(onset, timing, grid_name: str, offset: float, fix: str, result: MakeResult, say):
+    """How ``timing`` fits the audio's onsets (:mod:`ddc_sm.timing.alignment`); a warning when it does not."""
+    from ddc_sm.timing.alignment import grid_alignment, misfit_warning
+
+    fit = grid_alignment(onset, timing)
+    if fit.measured:
+        say(f"grid fit: {fit.summary()}")
+    if not fit.fits:
+        result.warnings.append(misfit_warning(fit, grid_name, offset, fix))
+    return fit
+
+
+def _resolve_tempo(audio: Audio, bpm, offset, result: MakeResult, say, shift: float = 0.0,
+                   onset=None) -> tuple[float, float]:
     """BPM and offset: the user's where given, else estimated from the audio (an estimated beat grid moved
-    ``shift`` seconds later)."""
+    ``shift`` seconds later).  ``onset``: the audio's ``onset_envelope``, when already computed."""
     if bpm is not None and offset is not None:
         return float(bpm), float(offset)
-    from ddc_sm.timing.tempo import estimate_tempo
+    from ddc_sm.timing.tempo import estimate_tempo_from_onsets, onset_envelope
 
     say("estimating tempo...")
-    est = estimate_tempo(audio.samples, audio.sample_rate)
+    est = estimate_tempo_from_onsets(onset if onset is not None else onset_envelope(audio.samples, audio.sample_rate))
     result.warnings += list(est.warnings)
     best = est.best
     if bpm is None:
