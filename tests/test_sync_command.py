@@ -73,3 +73,20 @@ def test_missing_file_one_line_error_no_traceback(tmp_path):
     assert proc.stderr.strip().startswith("error: audio file not found")
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_both_octaves_on_the_same_grid(song, capsys):
+    """A track with beats every 60/128 s (the first at 0.25 s): sync also lists the grid at 256 BPM (every beat
+    of it a beat) and at 64 BPM (every other beat), each with a #OFFSET that keeps beat 0 a downbeat at or before
+    the start (0 <= #OFFSET < 4 beats) and on a beat of the track."""
+    assert run_main(song, "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    octaves = {round(o["bpm"]): o["offset"] for o in doc["octaves"]}
+    assert set(octaves) == {256, 64}
+    for bpm, offset in octaves.items():
+        beat = 60.0 / bpm
+        assert 0 <= offset < 4 * beat
+        d = (-offset - 0.25) % (60.0 / 128.0)  # beat 0 on a beat of the track
+        assert min(d, 60.0 / 128.0 - d) < 0.005
+    assert run_main(song) == 0
+    assert "the same grid at 256.000 BPM" in capsys.readouterr().out

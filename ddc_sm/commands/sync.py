@@ -53,6 +53,7 @@ def run_sync(audio_path: str | os.PathLike, top: int = 3, as_json: bool = False,
             "reliable": est.reliable,
             "warnings": warnings,
             "candidates": [{"bpm": c.bpm, "offset": c.offset, "confidence": c.confidence} for c in est.candidates],
+            "octaves": [{"bpm": b, "offset": o} for b, o in other_octaves(best.bpm, best.offset)],
             "fit": {**fit.as_dict(), "offset_that_fits": round(fit.corrected_offset(best.offset), 4)},
             "seconds": round(seconds, 3),
         }
@@ -65,6 +66,8 @@ def run_sync(audio_path: str | os.PathLike, top: int = 3, as_json: bool = False,
     print(f"{'#':>2}  {'BPM':>9}  {'OFFSET (s)':>10}  {'confidence':>10}")
     for i, c in enumerate(est.candidates, 1):
         print(f"{i:>2}  {c.bpm:>9.3f}  {c.offset:>10.4f}  {c.confidence:>10.2f}")
+    print("   the same grid at " + ", ".join(f"{b:.3f} BPM (#OFFSET {o:.4f})"
+                                         for b, o in other_octaves(best.bpm, best.offset)))
     print(f"fit of #1: {_fit_words(fit)}")
     if given is not None:
         print(f"fit of --bpm {bpm:g} --offset {offset:g}: {_fit_words(given)}"
@@ -72,6 +75,18 @@ def run_sync(audio_path: str | os.PathLike, top: int = 3, as_json: bool = False,
     print(f"#OFFSET is -(time of beat 0); beat 0 is a downbeat at or before the start. "
           f"Use: ddc-sm make SONG --bpm {best.bpm:g} --offset {best.offset:.4f}")
     return 0
+
+
+def other_octaves(bpm: float, offset: float) -> list[tuple[float, float]]:
+    """The grid of ``bpm``/``offset`` written at twice and at half the BPM: every beat of it stays a beat (twice)
+    or every other beat does, from beat 0 (half).  Each #OFFSET keeps beat 0 the latest downbeat (4 beats) at or
+    before the start: 0 <= #OFFSET < one measure at that BPM."""
+    out = []
+    for factor in (2.0, 0.5):
+        b = bpm * factor
+        measure = 4 * 60.0 / b
+        out.append((round(b, 4), round(offset % measure, 5)))
+    return out
 
 
 def _fit_words(fit) -> str:
