@@ -310,20 +310,12 @@ def evaluate_snapping(root: Path, parts: tuple[str, ...], log) -> dict:
     return summary
 
 
-def _parts(text: str) -> tuple[str, ...]:
-    from ddc_sm.simfiles.splits import PARTS
-
-    parts = tuple(p.strip() for p in text.split(",") if p.strip())
-    bad = [p for p in parts if p not in PARTS]
-    if bad or not parts:
-        raise argparse.ArgumentTypeError(f"unknown split part {', '.join(bad) or repr(text)} (use {', '.join(PARTS)})")
-    return parts
-
-
 def main(argv: list[str] | None = None) -> int:
+    from benchmarks.sync import parse_parts
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT, help=f"pack root (default {DEFAULT_ROOT})")
-    ap.add_argument("--part", type=_parts, default=("train", "valid"), metavar="PARTS",
+    ap.add_argument("--part", type=parse_parts, default=("train", "valid"), metavar="PARTS",
                     help="split parts of the human songs (default train,valid; tune there, never on test)")
     ap.add_argument("--synthetic-only", action="store_true", help="skip the human songs")
     ap.add_argument("--human-only", action="store_true", help="skip the synthesised tracks")

@@ -469,8 +469,8 @@ def calibrate(n_per_kind: int, log) -> dict:
     return {"raw_ms_by_kind": means, "suggested_latency_s": suggested / 1000.0, "latency_s_in_use": LATENCY_S}
 
 
-def _parts(text: str) -> tuple[str, ...]:
-    """``--part`` values: 'train,valid' -> ('train', 'valid')."""
+def parse_parts(text: str) -> tuple[str, ...]:
+    """``--part`` values (also benchmarks/grid_fit.py's): 'train,valid' -> ('train', 'valid')."""
     from ddc_sm.simfiles.splits import PARTS
 
     parts = tuple(p.strip() for p in text.split(",") if p.strip())
@@ -484,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT, help=f"pack root (default {DEFAULT_ROOT})")
     ap.add_argument("--limit", type=int, help="evaluate at most this many constant-tempo songs")
-    ap.add_argument("--part", type=_parts, metavar="PARTS",
+    ap.add_argument("--part", type=parse_parts, metavar="PARTS",
                     help="only the human songs in these parts of ddc_sm.simfiles.splits (comma-separated: train, "
                          "valid, test); tune on train,valid, never test")
     ap.add_argument("--synthetic-only", action="store_true", help="skip the human charts")
