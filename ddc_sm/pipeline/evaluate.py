@@ -154,10 +154,10 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
 
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.audio.cache import cached_features
-    from ddc_sm.pipeline.make import charts_from_features, density_bounded_times
+    from ddc_sm.pipeline.make import charts_from_features, density_bounded_times, placement_times
     from ddc_sm.placement.inference import load_placer
     from ddc_sm.selection.inference import load_selector
-    from ddc_sm.timing.grid import simfile_timing
+    from ddc_sm.timing.grid import GRID_RULES, simfile_timing
     from ddc_sm.placement.metrics import match_f_score
 
     say = log or (lambda _m: None)
@@ -182,13 +182,19 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
             continue
         diffs = sorted({c.difficulty for c in song.charts}, key=DIFFICULTIES.index)
         duration = (pfeats.shape[-1] - 1) / 100.0
-        # placement exactly as `make` does it: the difficulty's threshold, kept within its density range
+        try:
+            timing = simfile_timing(song.simfile_path)
+        except Exception as exc:  # a song whose timing the engine cannot use
+            timing = None
+            report.skipped.append(f"{song.key} (timing): {exc}")
+        # placement exactly as `make` does it on the human grid: the difficulty's threshold, kept within its
+        # density range, empty measures filled (Beginner, Easy); without a usable grid, no filling
         probabilities = placer.probabilities(pfeats, diffs)
-        predicted = {d: density_bounded_times(placer, prob, d, duration) for d, prob in probabilities.items()}
+        predicted = {d: placement_times(placer, prob, d, duration, timing, GRID_RULES[d]) if timing is not None
+                     else density_bounded_times(placer, prob, d, duration) for d, prob in probabilities.items()}
         generated = {}
-        if generate:
+        if generate and timing is not None:
             try:
-                timing = simfile_timing(song.simfile_path)
                 charts, _ = charts_from_features(pfeats, sfeats, duration, diffs, timing, weights_dir=weights_dir,
                                                  beam_size=beam_size, probabilities=probabilities)
                 generated = {gen.difficulty: chart_stats(gen.times, gen.rows) for gen in charts}
