@@ -22,22 +22,27 @@ DEFAULT_ROOT = REPO.parent / "shared" / "data"
 
 
 def peer_scores(report, root: Path) -> dict | None:
-    """The DDC peer's pooled placement scores on the charts of ``report`` (None when the peer is absent)."""
+    """The DDC peer's pooled placement scores on the charts of ``report`` (None when the peer is absent), with
+    DDC's own (server) thresholds and with thresholds tuned on ddc_sm's ``valid`` songs, the songs ddc_sm's own
+    thresholds were chosen on (the same treatment: ``benchmarks.ddc_peer.tune_thresholds``, pooled F per
+    difficulty on a 0.01 grid).  Returns ``{"server": {group: scores}, "tuned": {...}, "tuned_thresholds": {...}}``.
+    """
     sys.path.insert(0, str(REPO))
     try:
         from benchmarks.ddc_peer import DDCPeerPlacer
+        from benchmarks.ddc_peer.placement import tune_thresholds
         peer = DDCPeerPlacer.load()
     except Exception as exc:  # peer material absent or unreadable
         print(f"DDC peer skipped: {exc}", file=sys.stderr)
         return None
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.pipeline.evaluate import TOLERANCE_S
-    from ddc_sm.placement.metrics import match_f_score
+    from ddc_sm.placement.metrics import FScore, match_f_score
 
-    from ddc_sm.placement.metrics import FScore
-
+    print("DDC peer: tuning its thresholds on the valid songs...", file=sys.stderr)
+    tuned = DDCPeerPlacer.load(thresholds=tune_thresholds([root], split="valid", tolerance=TOLERANCE_S))
     wanted = {(c.song, c.difficulty): c.part for c in report.charts}
-    groups: dict[str, FScore] = {}
+    groups: dict[str, dict[str, FScore]] = {"server": {}, "tuned": {}}
     for song in iter_songs([root]):
         charts = [(c, wanted[(song.key, c.difficulty)]) for c in song.charts if (song.key, c.difficulty) in wanted]
         if not charts:
@@ -45,10 +50,15 @@ def peer_scores(report, root: Path) -> dict | None:
         feats = peer.features(song.audio_path)
         for chart, part in charts:
             prob = peer.probabilities_from_features(feats, chart.difficulty)
-            m = match_f_score(peer.step_times_from_probabilities(prob, chart.difficulty), chart.times, tol=TOLERANCE_S)
-            for group in ("all", f"part:{part}", f"difficulty:{chart.difficulty}"):
-                groups[group] = groups.get(group, FScore(0, 0, 0)) + m
-    return {group: {"precision": s.precision, "recall": s.recall, "f1": s.f} for group, s in groups.items()}
+            for name, placer in (("server", peer), ("tuned", tuned)):
+                m = match_f_score(placer.step_times_from_probabilities(prob, chart.difficulty), chart.times,
+                                  tol=TOLERANCE_S)
+                for group in ("all", f"part:{part}", f"difficulty:{chart.difficulty}"):
+                    groups[name][group] = groups[name].get(group, FScore(0, 0, 0)) + m
+    out = {name: {group: {"precision": s.precision, "recall": s.recall, "f1": s.f} for group, s in g.items()}
+           for name, g in groups.items()}
+    out["tuned_thresholds"] = dict(tuned.thresholds)
+    return out
 
 
 def main() -> int:
@@ -79,13 +89,17 @@ def main() -> int:
     print(format_table(report) if args.per_chart else format_summary(report))
     if peer:
         ours = report.summary()
-        print("\nplacement F-score at ±20 ms, ddc_sm vs original DDC (peer) on the same charts")
-        print(f"{'group':22} {'charts':>6} {'ddc_sm F1':>9} {'P':>5} {'R':>5} {'DDC F1':>7} {'P':>5} {'R':>5}")
+        print("\nplacement F-score at ±20 ms, ddc_sm vs the original DDC (peer) on the same charts: DDC with its own "
+              "server thresholds, and with thresholds tuned on ddc_sm's valid songs ("
+              + ", ".join(f"{d} {t:.2f}" for d, t in peer["tuned_thresholds"].items()) + ")")
+        print(f"{'group':22} {'charts':>6} {'ddc_sm F1':>9} {'P':>5} {'R':>5} {'DDC F1':>7} {'P':>5} {'R':>5}"
+              f" {'tuned F1':>8} {'P':>5} {'R':>5}")
         for group, s in ours.items():
-            if group in peer:
-                q = peer[group]
+            if group in peer["server"]:
+                q, t = peer["server"][group], peer["tuned"][group]
                 print(f"{group:22} {s['charts']:6d} {s['f1']:9.3f} {s['precision']:5.3f} {s['recall']:5.3f} "
-                      f"{q['f1']:7.3f} {q['precision']:5.3f} {q['recall']:5.3f}")
+                      f"{q['f1']:7.3f} {q['precision']:5.3f} {q['recall']:5.3f} "
+                      f"{t['f1']:8.3f} {t['precision']:5.3f} {t['recall']:5.3f}")
     return 0
 
 
