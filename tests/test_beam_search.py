@@ -274,3 +274,20 @@ def test_no_fast_repeats_keeps_the_same_panel_apart(vocab, seed):
     slow = torch.arange(n, dtype=torch.float64) * 0.5  # quarters at 120 BPM: repeats are not fast
     assert vocab.decode(beam_search(model, memory, 1, vocab, 4, seed=seed, no_fast_repeats=True,
                                     times=slow)) == free
+
+
+def test_fast_repeats_guarded_on_the_side_panels_only(vocab):
+    """repeat_panels=Left|Right (Hard, Challenge): fast Left-Left is never emitted, fast Down-Down still may be."""
+    from ddc_sm.selection.beam_search import SIDE_PANELS
+
+    model = tiny_model(len(vocab), seed=5)
+    n = 40
+    fast = torch.arange(n, dtype=torch.float64) * 0.125
+    memory = encode(model, n)
+    for row, allowed in (("1000", False), ("0100", True)):
+        bias_toward(model, [vocab.id(row)], amount=8.0)
+        rows = vocab.decode(beam_search(model, memory, 3, vocab, 4, seed=0, no_fast_repeats=True, times=fast,
+                                        repeat_panels=SIDE_PANELS))
+        check(rows, n, vocab)
+        repeats = sum(a == b == row for a, b in zip(rows, rows[1:]))
+        assert (repeats > 0) == allowed, (row, rows)

@@ -259,7 +259,7 @@ def test_shipped_weights_all_difficulties_at_once_are_each_chart_alone(workers):
     """select_many (one batched search, or two threads) gives each chart the rows of the search of that chart alone
     (``beam_search``; tests/test_beam_search.py checks that one against the single-chart search as it was)."""
     from ddc_sm.selection.beam_search import beam_search, tokens_to_rows
-    from ddc_sm.selection.inference import JUMP_BUDGET, NO_CROSSOVER_DIFFICULTIES, NO_FAST_REPEAT_DIFFICULTIES
+    from ddc_sm.selection.inference import FAST_REPEAT_PANELS, JUMP_BUDGET, NO_CROSSOVER_DIFFICULTIES
 
     sel = StepSelector.load()
     rng = np.random.default_rng(1)
@@ -279,6 +279,6 @@ def test_shipped_weights_all_difficulties_at_once_are_each_chart_alone(workers):
             alone = beam_search(sel.model, memory, diff, sel.vocab, 20, seed=3 * 1009 + diff,
                                 banned=sel.vocab.mine_only_tokens(),
                                 no_crossovers=diff in NO_CROSSOVER_DIFFICULTIES, logit_bias=bias,
-                                jump_budget=JUMP_BUDGET[name], no_fast_repeats=diff in NO_FAST_REPEAT_DIFFICULTIES,
-                                times=t)
+                                jump_budget=JUMP_BUDGET[name], no_fast_repeats=diff in FAST_REPEAT_PANELS,
+                                times=t, repeat_panels=FAST_REPEAT_PANELS.get(diff))
         assert got[name] == tokens_to_rows(alone, sel.vocab)

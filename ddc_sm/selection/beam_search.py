@@ -10,8 +10,10 @@ only when
   hypothesis can always close one hold per step; at the last step only tokens that leave no hold open pass.
 
 With ``no_fast_repeats`` (and the step ``times``) a hypothesis never steps alone on a panel of its last step row
-(a single step or a jump) within ``FAST_REPEAT_S`` of it: in any footing that is a jack or a footswitch, which
-the human charts of the easier difficulties do not have (see :data:`ddc_sm.selection.inference.NO_FAST_REPEAT_DIFFICULTIES`).
+(a single step or a jump) within ``FAST_REPEAT_S`` of it, on the guarded panels (``repeat_panels``: all four, or
+Left and Right only): in any footing that is a jack or a footswitch (a *sideswitch* on Left/Right), which the
+human charts of the easier difficulties do not have, nor, on the side panels, those of any difficulty (see
+:data:`ddc_sm.selection.inference.FAST_REPEAT_PANELS`).
 
 With ``no_crossovers`` a hypothesis also never completes a crossover pattern (see
 :func:`ddc_sm.simfiles.stats.crossover_patterns`): after single steps on Left then Up/Down, a single step on Right
@@ -72,6 +74,8 @@ class HoldTables:
         return self.allowed[holds] & (self.open_after[holds] <= remaining[:, None])
 
 
+ALL_PANELS = 0b1111  # bit c: column c (Left, Down, Up, Right)
+SIDE_PANELS = 0b1001  # Left and Right
 # seconds: a single step on the panel of the last single step sooner than this is a jack or a footswitch (the
 # footswitch gap of ddc_sm.simfiles.footing, ITGmania's; a jack's is shorter and inside it)
 FAST_REPEAT_S = 0.3
@@ -94,12 +98,12 @@ class FootState:
         self.last = torch.zeros(1, dtype=torch.long)  # panels of the last step row (bitmask)
         self.t_last = torch.full((1,), float("-inf"), dtype=torch.float64)
 
-    def repeating(self, now: torch.Tensor) -> torch.Tensor:
+    def repeating(self, now: torch.Tensor, panels: torch.Tensor) -> torch.Tensor:
         """(B, V) bool: single steps on a panel of the last step row within ``FAST_REPEAT_S`` of it (``now``:
-        each hypothesis' step time, (B,))."""
+        each hypothesis' step time, (B,)), on the panels guarded for it (``panels``: (B,) bitmasks)."""
         fast = now - self.t_last < FAST_REPEAT_S
         single = self.col[None, :] >= 0
-        return fast[:, None] & single & ((self.mask[None, :] & self.last[:, None]) != 0)
+        return fast[:, None] & single & ((self.mask[None, :] & (self.last & panels)[:, None]) != 0)
 
     def crossing(self) -> torch.Tensor:
         """(B, V) bool: tokens that would complete Left-(Up|Down)-Right or Right-(Up|Down)-Left."""
@@ -162,13 +166,14 @@ class SearchJob:
     jump_budget: tuple[float, float] | None = None
     no_fast_repeats: bool = False
     times: torch.Tensor | None = None  # (N,) step times in seconds (float64), for ``no_fast_repeats``
+    repeat_panels: int = ALL_PANELS  # bit c: column c is guarded by ``no_fast_repeats`` (SIDE_PANELS: L and R)
 
 
 @torch.no_grad()
 def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam_size: int = 20, *,
                 seed: int | None = None, temperature: float = 1.0, banned=(), no_crossovers: bool = False,
                 logit_bias: torch.Tensor | None = None, jump_budget: tuple[float, float] | None = None,
-                no_fast_repeats: bool = False, times=None) -> list[int]:
+                no_fast_repeats: bool = False, times=None, repeat_panels: int = None) -> list[int]:
     """Token ids (one per encoded step, rows only) of the best hypothesis.
 
     ``model`` is a :class:`ddc_sm.selection.model.SelectionTransformer` in eval mode, ``memory`` its encoder
@@ -179,10 +184,12 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
     temperature (e.g. a negative bias on jump rows makes jumps rarer).  ``jump_budget=(share, slack)``: at most
     ``share * steps + slack`` jumps by any point of the chart (see :class:`JumpBudget`), so a model that falls
     into a run of jumps cannot write a chart of nothing else.  ``no_fast_repeats`` with the step ``times`` (N,):
-    never a single step on the last single step's panel within ``FAST_REPEAT_S`` (see the module docstring).
+    never a single step on a panel of the last step row within ``FAST_REPEAT_S`` (see the module docstring);
+    ``repeat_panels``: only on these panels (a bitmask, bit c for column c; default all four).
     """
     job = SearchJob(memory, difficulty, seed, no_crossovers, logit_bias, jump_budget, no_fast_repeats,
-                    None if times is None else torch.as_tensor(times, dtype=torch.float64))
+                    None if times is None else torch.as_tensor(times, dtype=torch.float64),
+                    ALL_PANELS if repeat_panels is None else int(repeat_panels))
     return beam_search_many(model, [job], vocab, beam_size, temperature=temperature, banned=banned)[0]
 
 
@@ -239,6 +246,7 @@ def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int 
     feet.last = feet.last.expand(len(jobs_in)).clone()
     feet.t_last = feet.t_last.expand(len(jobs_in)).clone()
     repeats_on = torch.tensor([job.no_fast_repeats and job.times is not None for job in jobs_in])
+    repeat_panels = torch.tensor([int(job.repeat_panels) for job in jobs_in], dtype=torch.long)
     step_times = [job.times if job.times is not None else torch.zeros(int(job.memory.shape[1]), dtype=torch.float64)
                   for job in jobs_in]
     budget = JumpBudget(tables, 0.0, 0.0)
@@ -269,7 +277,7 @@ def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int 
         uncrossed = ok & ~feet.crossing()
         ok = torch.where(feet_on[chart][:, None] & uncrossed.any(dim=1, keepdim=True), uncrossed, ok)
         if bool(repeats_on[:active].any()):
-            unrepeated = ok & ~feet.repeating(now)
+            unrepeated = ok & ~feet.repeating(now, repeat_panels[chart])
             ok = torch.where(repeats_on[chart][:, None] & unrepeated.any(dim=1, keepdim=True), unrepeated, ok)
         within = ok & ~(budget.is_jump[None, :] & ((budget.count[:, None] + 1).float() > limit[:, None]))
         ok = torch.where(budget_on[chart][:, None] & within.any(dim=1, keepdim=True), within, ok)

@@ -31,11 +31,14 @@ DEFAULT_FRAME_OFFSETS = (-2, -1, 0, 1, 2)
 # that a difficulty's generated charts have no more jumps than its human charts.
 DEFAULT_DECODE = {"temperature": 1.0, "mine_only_rows": False, "jump_logit_bias": {}}
 NO_CROSSOVER_DIFFICULTIES = (0, 1, 2)  # Beginner, Easy, Medium: charts never ask these players to cross over
-# Beginner, Easy, Medium: no single step on the last single step's panel within 0.3 s (a jack or a footswitch in
-# any footing; see ddc_sm.selection.beam_search.FAST_REPEAT_S).  Their train+valid human charts have none: the
-# 90th percentile of jacks, footswitches and sideswitches per 100 steps is 0 for each of them (Medium's jacks:
-# 0.57), against up to 0.4-3.3 for Hard and Challenge.  Regenerate: python benchmarks/patterns.py
-NO_FAST_REPEAT_DIFFICULTIES = (0, 1, 2)
+# Panels on which no single step follows the last step row's panel within 0.3 s (a jack or a footswitch in any
+# footing, a sideswitch on Left/Right; see ddc_sm.selection.beam_search.FAST_REPEAT_S), by difficulty index.
+# Beginner, Easy, Medium: all four; their train+valid human charts have none: the 90th percentile of jacks,
+# footswitches and sideswitches per 100 steps is 0 for each of them (Medium's jacks: 0.57).  Hard, Challenge:
+# Left and Right only; their human charts have sideswitches at 0.13 per 100 steps at the 90th percentile, but
+# footswitches (0.39, 0.91) and jacks (1.49, 3.32) on Up/Down are theirs.  Regenerate: python benchmarks/patterns.py
+# (bitmasks, bit c for column c: beam_search.ALL_PANELS 0b1111, beam_search.SIDE_PANELS 0b1001)
+FAST_REPEAT_PANELS = {0: 0b1111, 1: 0b1111, 2: 0b1111, 3: 0b1001, 4: 0b1001}
 # (share, slack): by any point of a chart at most share * steps + slack of its steps are jumps; without them a
 # model that falls into a run of jumps can write a Medium chart of nothing else.  Fitted on the train+valid songs
 # of ../shared/data (never test): the slack as chosen by hand, the share the smallest on a 0.05 grid with which
@@ -175,7 +178,8 @@ class StepSelector:
         ``temperature`` defaults to the bundle's ``config["decode"]["temperature"]``.  Rows of mines only are
         not emitted unless ``config["decode"]["mine_only_rows"]`` (a placed step should be stepped on).
         Beginner, Easy and Medium charts never ask for a crossover nor for a jack or footswitch (the same panel
-        again within 0.3 s: :data:`NO_FAST_REPEAT_DIFFICULTIES`), and no chart has more jumps than its
+        again within 0.3 s), Hard and Challenge charts for none on Left/Right (:data:`FAST_REPEAT_PANELS`), and
+        no chart has more jumps than its
         difficulty's ``JUMP_BUDGET`` allows.  Jump rows get the difficulty's
         ``config["decode"]["jump_logit_bias"]`` (0 where it has none).
         """
@@ -222,7 +226,8 @@ class StepSelector:
                 jobs[key] = SearchJob(self._encode_normalised(norm, checked[key], diff)[0], diff,
                                       None if seed is None else int(seed) * 1009 + diff,
                                       diff in NO_CROSSOVER_DIFFICULTIES, bias, JUMP_BUDGET[DIFFICULTIES[diff]],
-                                      no_fast_repeats=diff in NO_FAST_REPEAT_DIFFICULTIES,
+                                      no_fast_repeats=diff in FAST_REPEAT_PANELS,
+                                      repeat_panels=FAST_REPEAT_PANELS.get(diff, 0b1111),
                                       times=torch.as_tensor(np.asarray(checked[key], dtype=np.float64)))
         groups = _balanced_groups(keys, {key: len(checked[key]) for key in keys}, workers)
         done = [0] * len(groups)
