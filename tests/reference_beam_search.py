@@ -41,7 +41,7 @@ def reference_beam_search(model, memory: torch.Tensor, difficulty: int, vocab: V
     scores = torch.zeros(1)  # log-probability of each hypothesis
     gumbel = torch.zeros(1)  # its perturbed score (stochastic mode)
     gen = None if seed is None else torch.Generator().manual_seed(int(seed))
-    feet = FootState(tables, vocab) if no_crossovers else None
+    feet = FootState(tables) if no_crossovers else None
     budget = JumpBudget(tables, *jump_budget) if jump_budget is not None else None
     cache = None
     parents_hist: list[torch.Tensor] = []

@@ -9,9 +9,9 @@ only when
   vocabulary always holds a single-tail row for each column (:data:`ddc_sm.selection.vocab.ESSENTIAL_ROWS`), so a
   hypothesis can always close one hold per step; at the last step only tokens that leave no hold open pass.
 
-With ``no_fast_repeats`` (and the step ``times``) a hypothesis never steps alone on a panel of its last step row
-(a single step or a jump) within ``FAST_REPEAT_S`` of it, on the guarded panels (``repeat_panels``: all four, or
-Left and Right only): in any footing that is a jack or a footswitch (a *sideswitch* on Left/Right), which the
+With ``repeat_panels`` (and the step ``times``) a hypothesis never steps alone on a panel of its last step row
+(a single step or a jump) within ``FAST_REPEAT_S`` of it, on the guarded panels (all four, or Left and Right
+only): in any footing that is a jack or a footswitch (a *sideswitch* on Left/Right), which the
 human charts of the easier difficulties do not have, nor, on the side panels, those of any difficulty (see
 :data:`ddc_sm.selection.inference.FAST_REPEAT_PANELS`).
 
@@ -58,12 +58,14 @@ class HoldTables:
         pop = torch.tensor([bin(m).count("1") for m in range(1 << COLUMNS)])
         self.open_after = pop[self.next_mask]  # (16, V)
         # the one column a token steps on (tap / hold head / roll head), -1 for none, -2 for a jump
-        cols = []
+        cols, masks = [], []
         for token in range(len(vocab)):
             row = vocab.row(token) if token >= N_SPECIALS else ""
             hit = step_columns(row)
             cols.append(hit[0] if len(hit) == 1 else (-1 if not hit else -2))
+            masks.append(sum(1 << c for c in hit))
         self.step_column = torch.tensor(cols)
+        self.step_mask = torch.tensor(masks, dtype=torch.long)  # bit c: the token steps on column c
 
     def allowed_for(self, holds: torch.Tensor, remaining: int) -> torch.Tensor:
         """(B, V) bool: tokens each hypothesis may emit with ``remaining`` steps after this one."""
@@ -87,12 +89,9 @@ class FootState:
 
     NONE = 4
 
-    def __init__(self, tables: HoldTables, vocab: Vocab):
+    def __init__(self, tables: HoldTables):
         self.col = tables.step_column
-        masks = [0] * N_SPECIALS
-        for token in range(N_SPECIALS, len(vocab)):
-            masks.append(sum(1 << c for c in step_columns(vocab.row(token))))
-        self.mask = torch.tensor(masks, dtype=torch.long)  # (V,) bit c: the token steps on column c
+        self.mask = tables.step_mask
         self.a = torch.full((1,), self.NONE, dtype=torch.long)
         self.b = torch.full((1,), self.NONE, dtype=torch.long)
         self.last = torch.zeros(1, dtype=torch.long)  # panels of the last step row (bitmask)
@@ -118,7 +117,7 @@ class FootState:
         single, jump = col >= 0, col == -2
         self.a = torch.where(single, b, torch.where(jump, torch.full_like(a, self.NONE), a))
         self.b = torch.where(single, col, torch.where(jump, torch.full_like(b, self.NONE), b))
-        stepped = single | jump
+        stepped = self.mask[tok] != 0
         self.last = torch.where(stepped, self.mask[tok], last)
         self.t_last = t_last if now is None else torch.where(stepped, now, t_last)
 
@@ -164,9 +163,8 @@ class SearchJob:
     no_crossovers: bool = False
     logit_bias: torch.Tensor | None = None
     jump_budget: tuple[float, float] | None = None
-    no_fast_repeats: bool = False
-    times: torch.Tensor | None = None  # (N,) step times in seconds (float64), for ``no_fast_repeats``
-    repeat_panels: int = ALL_PANELS  # bit c: column c is guarded by ``no_fast_repeats`` (SIDE_PANELS: L and R)
+    times: torch.Tensor | None = None  # (N,) step times in seconds (float64), for ``repeat_panels``
+    repeat_panels: int = 0  # bit c: no fast repeat on column c (ALL_PANELS, SIDE_PANELS: L and R; 0: none)
 
 
 @torch.no_grad()
@@ -187,9 +185,9 @@ def beam_search(model, memory: torch.Tensor, difficulty: int, vocab: Vocab, beam
     never a single step on a panel of the last step row within ``FAST_REPEAT_S`` (see the module docstring);
     ``repeat_panels``: only on these panels (a bitmask, bit c for column c; default all four).
     """
-    job = SearchJob(memory, difficulty, seed, no_crossovers, logit_bias, jump_budget, no_fast_repeats,
+    job = SearchJob(memory, difficulty, seed, no_crossovers, logit_bias, jump_budget,
                     None if times is None else torch.as_tensor(times, dtype=torch.float64),
-                    ALL_PANELS if repeat_panels is None else int(repeat_panels))
+                    (ALL_PANELS if repeat_panels is None else int(repeat_panels)) if no_fast_repeats else 0)
     return beam_search_many(model, [job], vocab, beam_size, temperature=temperature, banned=banned)[0]
 
 
@@ -240,13 +238,14 @@ def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int 
     holds = torch.zeros(len(jobs_in), dtype=torch.long)
     scores = torch.zeros(len(jobs_in))  # log-probability of each hypothesis
     gumbel = torch.zeros(len(jobs_in))  # its perturbed score (stochastic mode)
-    feet = FootState(tables, vocab)
+    feet = FootState(tables)
     feet.a = feet.a.expand(len(jobs_in)).clone()
     feet.b = feet.b.expand(len(jobs_in)).clone()
     feet.last = feet.last.expand(len(jobs_in)).clone()
     feet.t_last = feet.t_last.expand(len(jobs_in)).clone()
-    repeats_on = torch.tensor([job.no_fast_repeats and job.times is not None for job in jobs_in])
-    repeat_panels = torch.tensor([int(job.repeat_panels) for job in jobs_in], dtype=torch.long)
+    repeat_panels = torch.tensor([int(job.repeat_panels) if job.times is not None else 0 for job in jobs_in],
+                                 dtype=torch.long)
+    guard_repeats = bool((repeat_panels != 0).any())  # else no step time is needed
     step_times = [job.times if job.times is not None else torch.zeros(int(job.memory.shape[1]), dtype=torch.float64)
                   for job in jobs_in]
     budget = JumpBudget(tables, 0.0, 0.0)
@@ -262,7 +261,8 @@ def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int 
         feet.a, feet.b, budget.count = feet.a[:r], feet.b[:r], budget.count[:r]
         feet.last, feet.t_last = feet.last[:r], feet.t_last[:r]
         chart = torch.repeat_interleave(torch.arange(active), torch.tensor(sizes))
-        now = torch.stack([step_times[j][pos] for j in range(active)])[chart]  # each hypothesis' step time
+        # each hypothesis' step time (for the fast-repeat guard)
+        now = torch.stack([step_times[j][pos] for j in range(active)])[chart] if guard_repeats else None
         remaining = torch.tensor([n - 1 - pos for n in lengths[:active]])[chart]
         # the jump limit as beam_search compares it: a float32 against each hypothesis' count + 1
         limit = torch.tensor([s * (pos + 1) + c for s, c in zip(shares[:active], slacks[:active])],
@@ -276,9 +276,10 @@ def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int 
             ok = ok | (tables.allowed[holds] & ~ok.any(dim=1, keepdim=True))
         uncrossed = ok & ~feet.crossing()
         ok = torch.where(feet_on[chart][:, None] & uncrossed.any(dim=1, keepdim=True), uncrossed, ok)
-        if bool(repeats_on[:active].any()):
-            unrepeated = ok & ~feet.repeating(now, repeat_panels[chart])
-            ok = torch.where(repeats_on[chart][:, None] & unrepeated.any(dim=1, keepdim=True), unrepeated, ok)
+        if guard_repeats:
+            panels = repeat_panels[chart]
+            unrepeated = ok & ~feet.repeating(now, panels)
+            ok = torch.where((panels != 0)[:, None] & unrepeated.any(dim=1, keepdim=True), unrepeated, ok)
         within = ok & ~(budget.is_jump[None, :] & ((budget.count[:, None] + 1).float() > limit[:, None]))
         ok = torch.where(budget_on[chart][:, None] & within.any(dim=1, keepdim=True), within, ok)
         # the stochastic search samples from the model restricted to the allowed tokens
@@ -318,7 +319,7 @@ def beam_search_many(model, jobs: list[SearchJob], vocab: Vocab, beam_size: int 
         scores = torch.cat(new_scores)
         gumbel = torch.cat(new_gumbel)
         prev = tok
-        feet.advance(parent, tok, now[parent])
+        feet.advance(parent, tok, None if now is None else now[parent])
         budget.advance(parent, tok)
         sizes = new_sizes
         done += active

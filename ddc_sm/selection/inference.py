@@ -226,9 +226,8 @@ class StepSelector:
                 jobs[key] = SearchJob(self._encode_normalised(norm, checked[key], diff)[0], diff,
                                       None if seed is None else int(seed) * 1009 + diff,
                                       diff in NO_CROSSOVER_DIFFICULTIES, bias, JUMP_BUDGET[DIFFICULTIES[diff]],
-                                      no_fast_repeats=diff in FAST_REPEAT_PANELS,
-                                      repeat_panels=FAST_REPEAT_PANELS.get(diff, 0b1111),
-                                      times=torch.as_tensor(np.asarray(checked[key], dtype=np.float64)))
+                                      times=torch.as_tensor(np.asarray(checked[key], dtype=np.float64)),
+                                      repeat_panels=FAST_REPEAT_PANELS.get(diff, 0))
         groups = _balanced_groups(keys, {key: len(checked[key]) for key in keys}, workers)
         done = [0] * len(groups)
         lock = threading.Lock()
