@@ -81,12 +81,9 @@ def other_octaves(bpm: float, offset: float) -> list[tuple[float, float]]:
     """The grid of ``bpm``/``offset`` written at twice and at half the BPM: every beat of it stays a beat (twice)
     or every other beat does, from beat 0 (half).  Each #OFFSET keeps beat 0 the latest downbeat (4 beats) at or
     before the start: 0 <= #OFFSET < one measure at that BPM."""
-    out = []
-    for factor in (2.0, 0.5):
-        b = bpm * factor
-        measure = 4 * 60.0 / b
-        out.append((round(b, 4), round(offset % measure, 5)))
-    return out
+    from ddc_sm.timing.sync_convention import shifted_offset
+
+    return [(round(bpm * factor, 4), round(shifted_offset(bpm * factor, offset, 0.0), 5)) for factor in (2.0, 0.5)]
 
 
 def _fit_words(fit) -> str:
