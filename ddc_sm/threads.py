@@ -39,14 +39,6 @@ MAX_THREADS = 256
 _budget: int | None = None
 
 
-def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity where the system tells it)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 def check_threads(n) -> int:
     """``n`` as a thread count, or :class:`UserError` when it is not one."""
     try:
