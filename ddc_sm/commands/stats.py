@@ -32,7 +32,7 @@ RADAR_LABELS = (("stream", "radar stream"), ("voltage", "radar voltage"), ("air"
 def stats_simfiles(paths: Iterable) -> list[Path]:
     """The simfiles to report: files as given; for a folder, each song folder's .ssc (else .sm) beneath it.
     :class:`UserError` for a missing path, a file that is no simfile, or nothing found."""
-    from ddc_sm.simfiles.folders import collect_simfiles
+    from ddc_sm.simfiles.folders import collect_simfiles, loaded_simfile
 
     paths = list(paths)
     out: list[Path] = []
@@ -43,9 +43,7 @@ def stats_simfiles(paths: Iterable) -> list[Path]:
             by_folder: dict[Path, list[Path]] = {}
             for f in found:
                 by_folder.setdefault(f.parent, []).append(f)
-            for files in by_folder.values():
-                ssc = [f for f in files if f.suffix.lower() == ".ssc"]
-                out.append((ssc or files)[0])
+            out += [loaded_simfile(files) for files in by_folder.values()]
         else:
             out += found
     out = list(dict.fromkeys(out))

@@ -22,7 +22,7 @@ from ddc_sm.progress import Progress
 from ddc_sm.selection.inference import load_selector
 from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
 from ddc_sm.simfiles.dataset import chart_difficulties, chart_meters
-from ddc_sm.simfiles.folders import existing_simfiles
+from ddc_sm.simfiles.folders import existing_simfiles, loaded_simfile
 from ddc_sm.simfiles.meter import estimate_meter, song_meters
 from ddc_sm.simfiles.writer import (GeneratedChart, SongInfo, add_charts, check_targets, new_simfile, recover,
                                     song_lock, write_charts)
@@ -309,7 +309,7 @@ def make_charts(audio_path, difficulties: list[str], **options) -> MakeResult:
         if preview and result.written:
             from ddc_sm.preview import write_preview
 
-            page_of = next((p for p in result.written if p.suffix.lower() == ".ssc"), result.written[0])
+            page_of = loaded_simfile(result.written)
             result.previews.append(write_preview(page_of, log=options.get("log")))
     return result
 
@@ -401,7 +401,7 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
             say("note: --bpm/--offset are ignored with --add; the existing chart's timing is used")
         if title is not None or artist is not None or subtitle is not None:
             say("note: --title/--artist/--subtitle are ignored with --add; the existing chart's are kept")
-        timing_source = next((p for p in existing if p.suffix.lower() == ".ssc"), existing[0])
+        timing_source = loaded_simfile(existing)
         timing = _existing_timing(timing_source)
         for p in sorted(existing, key=lambda p: p != timing_source):  # the timing source's meters first
             for d, m in chart_meters(p).items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from ddc_sm.audio.decode import AUDIO_EXTENSIONS
 from ddc_sm.errors import UserError
@@ -51,6 +51,11 @@ def collect_simfiles(paths: Iterable[os.PathLike | str]) -> list[Path]:
                             and inside(song_dir, p))  # a symlink out of the folder is not read
     unique = list(dict.fromkeys(found))
     return sorted(unique, key=lambda p: (str(p.parent), p.name.lower()))
+
+
+def loaded_simfile(simfiles: Sequence[Path]) -> Path:
+    """Of one song's simfiles, the one StepMania loads: its .ssc, else the first (its .sm)."""
+    return next((p for p in simfiles if p.suffix.lower() == ".ssc"), simfiles[0])
 
 
 def existing_simfiles(audio_path: str | os.PathLike) -> list[Path]:
