@@ -128,6 +128,9 @@ def _pct(x: float) -> str:
 
 
 def main() -> int:
+    from ddc_sm import threads as thread_policy
+
+    thread_policy.configure()  # one thread, or $DDC_SM_THREADS (ddc_sm/threads.py): a busy machine does not thrash
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT, help="folder of packs (default ../shared/data)")
     args = ap.parse_args()

@@ -311,6 +311,9 @@ def evaluate_snapping(root: Path, parts: tuple[str, ...], log) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ddc_sm import threads as thread_policy
+
+    thread_policy.configure()  # one thread, or $DDC_SM_THREADS (ddc_sm/threads.py): a busy machine does not thrash
     from benchmarks.sync import parse_parts
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

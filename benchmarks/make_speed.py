@@ -7,7 +7,8 @@
 
 Prints, in one run (each measurement a fresh process, so start-up and model loading are included):
 
-* **the floor**: decoding the audio and computing both stages' log-mel features, (a) as the package computes them
+* **the floor**: decoding the audio and computing both stages' log-mel features on one thread (as make does by
+  default), (a) as the package computes them
   and (b) as librosa computes them (``librosa.load`` + ``librosa.feature.melspectrogram`` for the three
   placement FFT sizes and the selection one), each in a fresh process ("cold": imports and first calls
   included) and again in the same process ("warm": the arithmetic alone);
@@ -88,6 +89,8 @@ def measure(cmd: list[str], env: dict) -> dict:
 
 
 def floor(kind: str, audio: Path, env: dict) -> dict:
+    # on one thread, as make computes its features by default (ddc_sm/threads.py), librosa too
+    env = dict(env, **{var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
     out = subprocess.run([sys.executable, "-c", FLOOR, kind, str(audio)], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise SystemExit(f"floor ({kind}) failed:\n{out.stderr}")

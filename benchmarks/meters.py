@@ -269,6 +269,9 @@ def constants_text(model: Model) -> str:
 
 
 def main(argv=None) -> int:
+    from ddc_sm import threads as thread_policy
+
+    thread_policy.configure()  # one thread, or $DDC_SM_THREADS (ddc_sm/threads.py): a busy machine does not thrash
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT, help="folder of packs (default ../shared/data)")
     ap.add_argument("--generated", action="store_true", help="also chart each test song with `ddc-sm make -d all`")

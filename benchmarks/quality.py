@@ -62,6 +62,9 @@ def peer_scores(report, root: Path) -> dict | None:
 
 
 def main() -> int:
+    from ddc_sm import threads as thread_policy
+
+    thread_policy.configure()  # one thread, or $DDC_SM_THREADS (ddc_sm/threads.py): a busy machine does not thrash
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT, help="folder of packs (default ../shared/data)")
     ap.add_argument("--weights", type=Path, default=None, help="weights folder (default: shipped)")

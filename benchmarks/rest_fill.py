@@ -33,6 +33,9 @@ FILLED = ("Beginner", "Easy")
 
 
 def main() -> int:
+    from ddc_sm import threads as thread_policy
+
+    thread_policy.configure()  # one thread, or $DDC_SM_THREADS (ddc_sm/threads.py): a busy machine does not thrash
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT, help="folder of packs (default ../shared/data)")
     ap.add_argument("--limit", type=int, default=None, help="only the first N songs (a quick look)")

@@ -481,6 +481,9 @@ def parse_parts(text: str) -> tuple[str, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ddc_sm import threads as thread_policy
+
+    thread_policy.configure()  # one thread, or $DDC_SM_THREADS (ddc_sm/threads.py): a busy machine does not thrash
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT, help=f"pack root (default {DEFAULT_ROOT})")
     ap.add_argument("--limit", type=int, help="evaluate at most this many constant-tempo songs")
