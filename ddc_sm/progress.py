@@ -16,7 +16,8 @@ import time
 STAGES = ("reading", "tempo", "features", "models", "placement", "selection", "writing")
 # Each stage's share of make's wall time on a 3-minute song (5 difficulties, one thread), from the stage times
 # `python benchmarks/make_speed.py` printed on the 2-core machine, rounded ("models": importing torch and
-# loading the weights).  Only the bar's pace and its remaining-time estimate use them.
+# loading the weights).  Only the bar's pace and its remaining-time estimate use them: they are timings of the
+# audio's processing (Numb, make_speed's default song), no human chart is read, and no figure depends on them.
 STAGE_SHARE = {"reading": 0.03, "tempo": 0.09, "features": 0.08, "models": 0.09, "placement": 0.15,
                "selection": 0.51, "writing": 0.05}
 
