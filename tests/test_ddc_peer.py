@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `benchmarks` is not an installed package
     sys.path.insert(0, str(REPO))
 
-from benchmarks.ddc_peer import checkpoint_v1 as ck  # noqa: E402
+from ddc_sm.placement import ddc_checkpoint as ck  # noqa: E402
 from benchmarks.ddc_peer import placement as pl  # noqa: E402
 
 PEER_DIR = pl.DEFAULT_PEER_DIR

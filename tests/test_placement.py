@@ -70,8 +70,8 @@ def test_tiny_config_roundtrip():
 
 
 # --- the placer ------------------------------------------------------------------------------------------
-def tiny_bundle(tmp_path, **peaks):
-    model = tiny_model()
+def tiny_bundle(tmp_path, model_over=None, **peaks):
+    model = tiny_model(**(model_over or {}))
     rng = np.random.default_rng(0)
     stats = FeatureStats.fit([rng.normal(-5, 2, size=(80, 3, 300)).astype(np.float32)])
     thresholds = {d: 0.0 for d in DIFFICULTIES}

@@ -17,9 +17,9 @@ __all__ = ["DDCPeerPlacer", "PeerUnavailable", "read_checkpoint", "CheckpointErr
 
 def __getattr__(name):  # lazy, so `python -m benchmarks.ddc_peer.placement` imports placement only once
     if name in ("read_checkpoint", "CheckpointError"):
-        from . import checkpoint_v1
+        from ddc_sm.placement import ddc_checkpoint
 
-        return getattr(checkpoint_v1, name)
+        return getattr(ddc_checkpoint, name)
     if name in __all__:
         from . import placement
 

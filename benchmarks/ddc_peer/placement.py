@@ -1,7 +1,7 @@
 """The original Dance Dance Convolution step-placement model (Donahue et al., 2017) as a benchmark peer.
 
 Runs DDC's released server model (``model_sp-56000``, TensorFlow V1 checkpoint) without TensorFlow:
-the checkpoint is read by :mod:`benchmarks.ddc_peer.checkpoint_v1`, the features and the network are
+the checkpoint is read by :mod:`ddc_sm.placement.ddc_checkpoint` (training code of the package, never on its inference path), the features and the network are
 re-implemented here (numpy + torch), following the released DDC inference code:
 
 Features (DDC used essentia 2.1-beta3; re-implemented, essentia is not needed)
@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint_v1 import read_checkpoint
+from ddc_sm.placement.ddc_checkpoint import read_checkpoint
 
 SAMPLE_RATE = 44100
 HOP = 441

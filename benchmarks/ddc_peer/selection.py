@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint_v1 import read_checkpoint
+from ddc_sm.placement.ddc_checkpoint import read_checkpoint
 from .placement import DEFAULT_PEER_DIR, REPO_ROOT, PeerUnavailable
 
 CHECKPOINT_NAME = "model_ss-23628"

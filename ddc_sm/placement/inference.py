@@ -105,8 +105,17 @@ class StepPlacer:
         x = self.stats.apply(raw)  # (F, C, T)
         return torch.from_numpy(np.ascontiguousarray(x.transpose(1, 2, 0)))[None]  # (1, C, T, F)
 
-    def probabilities(self, raw_feats: np.ndarray, difficulties: str | Sequence[str]) -> dict[str, np.ndarray]:
+    @property
+    def uses_grid(self) -> bool:
+        """Whether the model takes the beat grid as an input (``timing`` of :meth:`probabilities`)."""
+        return bool(self.model.config.beat_features)
+
+    def probabilities(self, raw_feats: np.ndarray, difficulties: str | Sequence[str],
+                      timing=None) -> dict[str, np.ndarray]:
         """Per-frame step probability (float32, shape (T,)) for each difficulty; the conv stack runs once.
+
+        ``timing``: the song's beat grid (anything with ``beat_at``), the input of a model that :attr:`uses_grid`
+        (ignored by others); `make` passes the grid it writes, estimated or given.
 
         Large batched work: it runs on the thread budget (:func:`ddc_sm.threads.batched`).  With one thread (the
         default) the LSTM runs one difficulty at a time, which is as fast there and keeps its memory to one
@@ -123,7 +132,12 @@ class StepPlacer:
             return {}
         with torch.no_grad(), threads.batched():
             x = self._normalised(raw_feats)
-            enc = self.model.encode(self.model.pad(x))  # (1, T, P), shared by all difficulties
+            beat = None
+            if self.uses_grid:
+                from ddc_sm.placement.beats import beat_phase_features
+
+                beat = torch.from_numpy(beat_phase_features(timing, x.shape[2]))[None]
+            enc = self.model.encode(self.model.pad(x), beat=beat)  # (1, T, P), shared by all difficulties
             idx = torch.tensor([DIFFICULTIES.index(d) for d in diffs], dtype=torch.long)
             if threads.budget() > 1 and len(diffs) > 1:
                 probs = torch.sigmoid(decode_windowed(self.model, enc.expand(len(diffs), -1, -1), idx, self.window))
@@ -132,9 +146,9 @@ class StepPlacer:
                     .astype(np.float32) for i, d in enumerate(diffs)}
 
     def step_times(self, raw_feats: np.ndarray, difficulties: str | Sequence[str], *,
-                   thresholds: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+                   thresholds: dict[str, float] | None = None, timing=None) -> dict[str, np.ndarray]:
         """Sorted step times in seconds (frame / 100) for each difficulty."""
-        probs = self.probabilities(raw_feats, difficulties)
+        probs = self.probabilities(raw_feats, difficulties, timing)
         return {d: self.times_from_probability(p, d, threshold=(thresholds or {}).get(d)) for d, p in probs.items()}
 
     def times_from_probability(self, prob: np.ndarray, difficulty: str, *, threshold: float | None = None) -> np.ndarray:

@@ -5,7 +5,8 @@ Per frame, a 15-frame context window (±7) of z-scored log-mel features (80 band
     conv 3→10, kernel 7 (time) × 3 (freq) → ReLU → max-pool 1×3 (freq)
     conv 10→20, kernel 3 × 3            → ReLU → max-pool 1×3 (freq)   → 20 × 7 × 8 = 1120 features
 
-The 1120 features are concatenated with the one-hot difficulty (Beginner..Challenge), projected to a small
+The 1120 features are concatenated with the one-hot difficulty (Beginner..Challenge) and, when the config has
+``beat_features``, the frame's place in the beat grid (:mod:`ddc_sm.placement.beats`), projected to a small
 size, and an LSTM over frames gives one step logit per frame.
 
 Efficiency: because the convolutions are "valid" in time and the windows of neighbouring frames overlap, the
@@ -38,6 +39,7 @@ class PlacementConfig:
     conv2_freq: int = 3
     pool_freq: int = 3
     n_difficulties: int = 5
+    beat_features: int = 0  # per-frame beat-phase inputs (ddc_sm.placement.beats: 6), 0 = none (the seed's model)
     proj_size: int = 128  # projection of [conv features ; difficulty one-hot] before the LSTM
     lstm_hidden: int = 64
     lstm_layers: int = 2
@@ -85,7 +87,8 @@ class PlacementModel(nn.Module):
         self.pool = nn.MaxPool2d((1, c.pool_freq))
         # Linear over [conv features ; one-hot difficulty]; split in encode/decode so that the conv part is
         # computed once for all difficulties.
-        self.proj = nn.Linear(c.conv_features + c.n_difficulties, c.proj_size)
+        # Columns: [conv features | difficulty one-hot | beat phase].
+        self.proj = nn.Linear(c.conv_features + c.n_difficulties + c.beat_features, c.proj_size)
         self.drop = nn.Dropout(c.dropout)
         self.lstm = nn.LSTM(c.proj_size, c.lstm_hidden, num_layers=c.lstm_layers, batch_first=True,
                             bidirectional=c.bidirectional, dropout=c.dropout if c.lstm_layers > 1 else 0.0)
@@ -123,9 +126,13 @@ class PlacementModel(nn.Module):
         return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
 
     # --- difficulty-independent / dependent halves --------------------------------------------------------
-    def encode(self, x_padded: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-        """Conv features projected (without the difficulty term): (B, T, proj_size)."""
-        nf = self.config.conv_features
+    def encode(self, x_padded: torch.Tensor, chunk: int = 4096, beat: torch.Tensor | None = None) -> torch.Tensor:
+        """Conv features projected (without the difficulty term): (B, T, proj_size).
+
+        ``beat`` (B, T, beat_features): the beat-phase inputs of a model that has them (zeros when None).
+        """
+        c = self.config
+        nf = c.conv_features
         outs = []
         w = self.config.window
         total = x_padded.shape[2] - (w - 1)
@@ -133,22 +140,26 @@ class PlacementModel(nn.Module):
             n = min(chunk, total - start)
             feats = self.conv_features(x_padded[:, :, start:start + n + w - 1], chunk=chunk)
             outs.append(nn.functional.linear(feats, self.proj.weight[:, :nf], self.proj.bias))
-        return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
+        enc = outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
+        if c.beat_features and beat is not None:
+            enc = enc + nn.functional.linear(beat, self.proj.weight[:, nf + c.n_difficulties:])
+        return enc
 
     def decode(self, enc: torch.Tensor, difficulty: torch.Tensor) -> torch.Tensor:
         """enc (B, T, P) from :meth:`encode`, difficulty (B,) int indices → logits (B, T)."""
-        nf = self.config.conv_features
-        diff_term = self.proj.weight[:, nf:].t()[difficulty]  # one-hot @ W_d = row of W_d^T
+        nf, nd = self.config.conv_features, self.config.n_difficulties
+        diff_term = self.proj.weight[:, nf:nf + nd].t()[difficulty]  # one-hot @ W_d = row of W_d^T
         h = self.drop(torch.relu(enc + diff_term[:, None, :]))
         h, _ = self.lstm(h)
         return self.head(self.drop(h)).squeeze(-1)
 
-    def forward(self, x: torch.Tensor, difficulty: torch.Tensor, *, padded: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, difficulty: torch.Tensor, *, padded: bool = False,
+                beat: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, C, T, F) z-scored features (or padded by ``context`` frames each side when ``padded``);
-        difficulty (B,) int indices into Beginner..Challenge → per-frame logits (B, T)."""
+        difficulty (B,) int indices into Beginner..Challenge; ``beat`` as :meth:`encode` → per-frame logits (B, T)."""
         if not padded:
             x = self.pad(x)
-        return self.decode(self.encode(x), difficulty)
+        return self.decode(self.encode(x, beat=beat), difficulty)
 
 
 def build_model(config: PlacementConfig | dict | None = None) -> PlacementModel:

@@ -63,6 +63,8 @@ class SongExample:
     key: str
     feats: np.ndarray  # z-scored, float16, (C, T, F)
     charts: list[tuple[int, np.ndarray, np.ndarray]]  # (difficulty index, step frames (int64, sorted), step times)
+    human_beats: np.ndarray | None = None  # (T,) beat position of each frame on the human chart's grid
+    estimated_beats: np.ndarray | None = None  # (T,) the same on the grid `make` estimates from the audio
 
     @property
     def n_frames(self) -> int:
@@ -146,7 +148,25 @@ def sync_corrections(pairs, max_lag: int, min_confidence: float) -> dict[str, fl
     return {k: v - median for k, v in lags.items()}
 
 
-def make_examples(pairs, stats, shifts: dict[str, float] | None = None) -> list[SongExample]:
+def song_beats(song, n_frames: int, shift: float = 0.0) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Beat positions of the frames on the human chart's grid (moved with the targets by ``shift``) and on the
+    grid `make` estimates from the audio; None where a grid cannot be had."""
+    from ddc_sm.timing.estimated import estimated_timing
+    from ddc_sm.timing.grid import simfile_timing
+
+    t = np.arange(n_frames) / 100.0
+    try:
+        human = np.asarray(simfile_timing(song.simfile_path).beat_at(t - shift), dtype=np.float64)
+    except Exception:  # a simfile whose timing the engine cannot use
+        human = None
+    try:
+        estimated = np.asarray(estimated_timing(song.audio_path).beat_at(t), dtype=np.float64)
+    except Exception:
+        estimated = None
+    return human, estimated
+
+
+def make_examples(pairs, stats, shifts: dict[str, float] | None = None, beats: bool = False) -> list[SongExample]:
     from ddc_sm.audio.features import time_to_frame
 
     out = []
@@ -162,7 +182,43 @@ def make_examples(pairs, stats, shifts: dict[str, float] | None = None) -> list[
             if len(frames):
                 charts.append((DIFFICULTIES.index(chart.difficulty), frames, times))
         if charts:
-            out.append(SongExample(song.key, np.ascontiguousarray(feats), charts))
+            human, estimated = song_beats(song, T, shift) if beats else (None, None)
+            out.append(SongExample(song.key, np.ascontiguousarray(feats), charts, human, estimated))
+    return out
+
+
+def _beat_input(song: SongExample, positions: np.ndarray, grid: dict, rng) -> np.ndarray:
+    """Beat-phase inputs of a training crop at (fractional) frame ``positions``: the human grid (its offset
+    jittered), sometimes the estimated grid or none, as ``grid`` (the config's ``beat_grid``) says."""
+    from ddc_sm.placement.beats import N_FEATURES, phase_features
+
+    r = rng.random()
+    no_grid, estimate = float(grid.get("no_grid_prob", 0.1)), float(grid.get("estimate_prob", 0.3))
+    beats = None
+    if r >= no_grid:
+        beats = song.estimated_beats if (r < no_grid + estimate or song.human_beats is None) else song.human_beats
+    if beats is None:
+        return np.zeros((len(positions), N_FEATURES), dtype=np.float32)
+    frames = np.arange(len(beats))
+    b = np.interp(positions, frames, beats)  # beyond the song: the grid carried on linearly
+    slope = (beats[-1] - beats[0]) / max(1, len(beats) - 1)
+    b = np.where(positions < 0, beats[0] + positions * slope, b)
+    b = np.where(positions > frames[-1], beats[-1] + (positions - frames[-1]) * slope, b)
+    if beats is song.human_beats:
+        jitter = rng.normal(0.0, float(grid.get("offset_jitter_s", 0.01))) * 100.0  # frames
+        b = b + jitter * slope
+    return phase_features(b)
+
+
+def _stretched(feats: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """(C, len(positions), F) features linearly interpolated at fractional frames; zeros outside the song."""
+    T = feats.shape[1]
+    lo = np.floor(positions).astype(np.int64)
+    w = (positions - lo).astype(np.float32)[None, :, None]
+    a = np.clip(lo, 0, T - 1)
+    b = np.clip(lo + 1, 0, T - 1)
+    out = feats[:, a].astype(np.float32) * (1 - w) + feats[:, b].astype(np.float32) * w
+    out[:, (positions < 0) | (positions > T - 1)] = 0.0
     return out
 
 
@@ -179,6 +235,8 @@ class BatchSampler:
         self.p = lengths / lengths.sum()
 
     def sample(self):
+        from ddc_sm.placement.beats import N_FEATURES
+
         cfg, rng, k = self.config, self.rng, self.context
         aug = cfg.get("augment", {})
         B = int(cfg["batch_songs"])
@@ -187,6 +245,10 @@ class BatchSampler:
         C, _, F = self.songs[0].feats.shape
         x = np.zeros((B, C, L + 2 * k, F), dtype=np.float32)
         chart_song, chart_diff, targets = [], [], []
+        grid = cfg.get("beat_grid") or {}
+        beat = np.zeros((B, L, N_FEATURES), dtype=np.float32) if grid.get("enabled") else None
+        stretch, stretch_p = float(aug.get("stretch", 0.0)), float(aug.get("stretch_prob", 0.0))
+        band_shift, band_p = int(aug.get("band_shift", 0)), float(aug.get("band_shift_prob", 0.0))
         gain_db = float(aug.get("gain_db", 0.0))
         jitter = int(aug.get("time_jitter_frames", 0))
         jitter_p = float(aug.get("time_jitter_prob", 0.0))
@@ -194,18 +256,38 @@ class BatchSampler:
         for b, si in enumerate(song_ids):
             song = self.songs[si]
             T = song.n_frames
-            start = int(rng.integers(0, max(1, T - L + 1)))
-            lo, hi = start - k, start + L + k
-            a, z = max(lo, 0), min(hi, T)
-            x[b, :, a - lo:z - lo] = song.feats[:, a:z]
+            # time stretch: the crop covers L * rate source frames (rate > 1: the song played faster)
+            rate = 1.0 + rng.uniform(-stretch, stretch) if stretch and rng.random() < stretch_p else 1.0
+            start = int(rng.integers(0, max(1, T - int(math.ceil(L * rate)) + 1)))
+            if rate == 1.0:
+                lo, hi = start - k, start + L + k
+                a, z = max(lo, 0), min(hi, T)
+                x[b, :, a - lo:z - lo] = song.feats[:, a:z]
+                inside = slice(a - lo, z - lo)
+            else:
+                positions = start + np.arange(-k, L + k) * rate
+                x[b] = _stretched(song.feats, positions)
+                cols = np.nonzero((positions >= 0) & (positions <= T - 1))[0]
+                inside = slice(int(cols[0]), int(cols[-1]) + 1)
+            if band_shift and rng.random() < band_p:  # pitch shift: the mel bands move by a band or two
+                d = int(rng.integers(1, band_shift + 1)) * (1 if rng.random() < 0.5 else -1)
+                x[b] = np.roll(x[b], d, axis=2)
+                if d > 0:
+                    x[b, :, :, :d] = 0.0
+                else:
+                    x[b, :, :, d:] = 0.0
+            if beat is not None:
+                beat[b] = _beat_input(song, start + np.arange(L) * rate, grid, rng)
             if gain_db:
                 shift = rng.uniform(-gain_db, gain_db) * math.log(10.0) / 10.0  # dB of power → natural-log units
-                x[b, :, a - lo:z - lo] += (shift * self.inv_std)[:, None, :]
+                x[b, :, inside] += (shift * self.inv_std)[:, None, :]
             for diff, frames, _times in song.charts:
                 offset = 0
                 if jitter and rng.random() < jitter_p:
                     offset = int(rng.integers(-jitter, jitter + 1))
                 rel = frames + offset - start
+                if rate != 1.0:
+                    rel = np.unique(np.rint(rel / rate).astype(np.int64))
                 y = np.zeros(L, dtype=np.float32)
                 if smooth:
                     for d in (-1, 1):
@@ -215,7 +297,7 @@ class BatchSampler:
                 chart_song.append(b)
                 chart_diff.append(diff)
                 targets.append(y)
-        return x, np.array(chart_song), np.array(chart_diff), np.stack(targets)
+        return x, np.array(chart_song), np.array(chart_diff), np.stack(targets), beat
 
 
 def song_probabilities(model, song: SongExample, window: int = 0) -> dict[int, np.ndarray]:
@@ -224,10 +306,17 @@ def song_probabilities(model, song: SongExample, window: int = 0) -> dict[int, n
 
     from ddc_sm.placement.inference import decode_windowed
 
+    from ddc_sm.placement.beats import phase_features
+
     diffs = sorted({d for d, _, _ in song.charts})
     with torch.no_grad():
         x = torch.from_numpy(song.feats.astype(np.float32))[None]
-        enc = model.encode(model.pad(x))
+        beat = None
+        if model.config.beat_features:  # the grid `make` would estimate, as at run time
+            beats = song.estimated_beats
+            beat = torch.from_numpy(phase_features(beats) if beats is not None
+                                    else np.zeros((song.n_frames, model.config.beat_features), np.float32))[None]
+        enc = model.encode(model.pad(x), beat=beat)
         idx = torch.tensor(diffs, dtype=torch.long)
         prob = torch.sigmoid(decode_windowed(model, enc.expand(len(diffs), -1, -1), idx, window)).numpy()
     return {d: prob[i] for i, d in enumerate(diffs)}
@@ -309,7 +398,16 @@ def run_train_placement(pack_dirs, out_dir, config_path=None, *, threads: int | 
     torch.set_num_threads(threads)
 
     data = _training_data(pack_dirs, config)
-    model = PlacementModel(config.get("model") or {})
+    model_cfg = dict(config.get("model") or {})
+    if (config.get("beat_grid") or {}).get("enabled"):
+        from ddc_sm.placement.beats import N_FEATURES
+
+        model_cfg["beat_features"] = N_FEATURES
+    model = PlacementModel(model_cfg)
+    if config.get("init_conv_from"):
+        from ddc_sm.placement.ddc_transfer import init_conv_from_ddc
+
+        _log(init_conv_from_ddc(model, config["init_conv_from"]))
     _log(f"model: {model.config.conv_features} conv features/frame, {sum(p.numel() for p in model.parameters())} parameters")
     tol = float(config.get("peaks", {}).get("tolerance", 0.02))
     run = _fit(model, data, config, seed, tol, t_start)
@@ -378,8 +476,11 @@ def _training_data(pack_dirs, config) -> TrainingData:
         moved = {k: v for k, v in shifts.items() if abs(v) >= 0.005}
         _log(f"  sync correction: {len(moved)} of {len(train_pairs)} training songs moved by ≥5 ms "
              f"(largest {max((abs(v) for v in moved.values()), default=0) * 1000:.0f} ms)")
-    train = make_examples(train_pairs, stats, shifts)
-    valid = make_examples(valid_pairs, stats)
+    beats = bool((config.get("beat_grid") or {}).get("enabled"))
+    if beats:
+        _log("  beat grids: the human charts' and the estimated ones (cached after the first run) ...")
+    train = make_examples(train_pairs, stats, shifts, beats)
+    valid = make_examples(valid_pairs, stats, beats=beats)
     n_charts = {d: sum(1 for s in train for c in s.charts if c[0] == i) for i, d in enumerate(DIFFICULTIES)}
     train_frames = sum(s.n_frames for s in train)
     _log(f"  train: {len(train)} songs, {sum(n_charts.values())} charts {n_charts}, {train_frames / 6000:.1f} min audio; "
@@ -409,8 +510,8 @@ def _fit(model, data: TrainingData, config, seed: int, tol: float, t_start: floa
         lr = lr1 + 0.5 * (lr0 - lr1) * (1 + math.cos(math.pi * (step - 1) / max(1, steps - 1)))
         for group in opt.param_groups:
             group["lr"] = lr
-        x, chart_song, chart_diff, y = sampler.sample()
-        enc = model.encode(torch.from_numpy(x))
+        x, chart_song, chart_diff, y, beat = sampler.sample()
+        enc = model.encode(torch.from_numpy(x), beat=None if beat is None else torch.from_numpy(beat))
         logits = model.decode(enc[torch.from_numpy(chart_song)], torch.from_numpy(chart_diff))
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(y))
         opt.zero_grad()

@@ -13,7 +13,7 @@ Only what such checkpoints need is implemented here: the table footer, index and
 prefix-compressed keys), block trailers (uncompressed or Snappy, CRC32C checked), and a minimal
 protobuf wire-format decoder. Written from the public format descriptions; no TensorFlow code.
 
-    >>> from benchmarks.ddc_peer.checkpoint_v1 import read_checkpoint
+    >>> from ddc_sm.placement.ddc_checkpoint import read_checkpoint
     >>> tensors = read_checkpoint("model_sp-56000")       # {name: np.ndarray}
 """
 
