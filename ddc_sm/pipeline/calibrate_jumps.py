@@ -140,7 +140,8 @@ def run_calibrate_jumps(pack_dirs, out_dir, *, weights_dir=None, max_charts: int
         sfeats = cached_features(song.audio_path, "selection")
         timing = simfile_timing(song.simfile_path)
         duration = (pfeats.shape[-1] - 1) / 100.0
-        probabilities = placer.probabilities(pfeats, sorted({d for d, _ in chosen[song.key]}, key=DIFFICULTIES.index))
+        probabilities = placer.probabilities(pfeats, sorted({d for d, _ in chosen[song.key]}, key=DIFFICULTIES.index),
+                                             timing)  # the grid the chart is written on, as `make` gives it
         for d, chart in chosen[song.key]:
             _, times = placed_steps(placer, probabilities[d], d, duration, timing)
             if times:

@@ -73,6 +73,8 @@ class EvalReport:
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     previews: list[Path] = field(default_factory=list)  # side-by-side index pages (``preview_dir``)
+    # (song key, difficulty) -> (placed step times, human step times), kept when evaluate(keep_times=True)
+    times: dict = field(default_factory=dict)
 
     def pooled(self, charts: list[ChartScore] | None = None) -> dict:
         from ddc_sm.placement.metrics import FScore
@@ -119,18 +121,15 @@ class EvalReport:
 def trained_songs(weights_dir=None) -> tuple[dict[str, str], str]:
     """Song key → split part ('train', 'valid', 'test') for the weights, and where that came from.
 
-    The shipped weights are described by the split file; any weights also carry their own record of the songs
-    they trained and validated on, which takes precedence.
+    The split file describes the songs of ``../shared/data`` (the shipped weights trained on its ``train`` part);
+    any weights also carry their own record of the songs they trained and validated on, which takes precedence.
     """
     from ddc_sm.simfiles.splits import SPLIT_FILE, load_split
     from ddc_sm.weights import load_bundle
 
-    parts: dict[str, str] = {}
-    sources = []
-    if weights_dir is None:
-        split = load_split()
-        parts = {k: p for p in ("train", "valid", "test") for k in split[p]}
-        sources.append(SPLIT_FILE.name)
+    split = load_split()
+    parts: dict[str, str] = {k: p for p in ("train", "valid", "test") for k in split[p]}
+    sources = [SPLIT_FILE.name]
     for kind in ("placement", "selection"):
         try:
             extra = load_bundle(kind, weights_dir).get("extra", {})
@@ -145,7 +144,7 @@ def trained_songs(weights_dir=None) -> tuple[dict[str, str], str]:
 
 def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool = True,
              parts: Optional[list[str]] = None, log: Optional[Callable[[str], None]] = None,
-             preview_dir: Optional[Path] = None) -> EvalReport:
+             preview_dir: Optional[Path] = None, keep_times: bool = False) -> EvalReport:
     """Score every human dance-single chart under ``pack_dirs`` (optionally only songs of the given split parts).
 
     ``preview_dir``: also write each scored song's generated and human charts there as preview pages side by
@@ -188,8 +187,14 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
             timing = None
             report.skipped.append(f"{song.key} (timing): {exc}")
         # placement exactly as `make` does it on the human grid: the difficulty's threshold, kept within its
-        # density range, empty measures filled (Beginner, Easy); without a usable grid, no filling
-        probabilities = placer.probabilities(pfeats, diffs)
+        # density range, empty measures filled (Beginner, Easy); without a usable grid, no filling.  A model that
+        # takes the beat grid as input gets the grid `make` would estimate from the audio, never the human one.
+        grid_input = None
+        if placer.uses_grid:
+            from ddc_sm.timing.estimated import estimated_timing
+
+            grid_input = estimated_timing(song.audio_path)
+        probabilities = placer.probabilities(pfeats, diffs, grid_input)
         predicted = {d: placement_times(placer, prob, d, duration, timing, GRID_RULES[d]) if timing is not None
                      else density_bounded_times(placer, prob, d, duration) for d, prob in probabilities.items()}
         generated = {}
@@ -204,6 +209,9 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
                 report.skipped.append(f"{song.key} (generation): {exc}")
         for chart in song.charts:
             m = match_f_score(predicted[chart.difficulty], chart.times, tol=TOLERANCE_S)
+            if keep_times:
+                report.times[(song.key, chart.difficulty)] = (np.asarray(predicted[chart.difficulty]),
+                                                              np.asarray(chart.times))
             known_rows = [(t, r) for t, r in zip(chart.times, chart.rows)]
             sel = selector.score(sfeats, np.array([t for t, _ in known_rows]), [r for _, r in known_rows],
                                  chart.difficulty)
