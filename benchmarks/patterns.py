@@ -18,8 +18,10 @@ test); it is fitted on train+valid only.  The human test charts (``test`` part o
 for each test song's audio (a copy in a temporary folder; a few minutes for the 11 songs) are shown as their
 median over the charts of that difficulty; a ``*`` marks a median outside the human range.
 
-critic: not yet.  Issue #13's item 5 (a critic that scores generated charts by these figures, for selection to
-use) is not part of this script; it only measures.
+The last figure is the musicality critic's score (:mod:`ddc_sm.selection.critic`, the shipped ``critic.pt``,
+trained on the train part's human charts against corrupted copies): near 1 for arrows it takes for a human
+charter's.  The ``random arrows`` column is the test charts with every single tap moved to a random panel (the
+same times, holds and mines), to show how far apart the critic puts them.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ FIGURES = tuple((f"{t}_per_100", f"{t} /100", "{:.2f}") for t in TECH) + (
     ("mine_share", "mines /100 steps", "pct"),
     ("eighth_share", "8th notes %", "pct"),
     ("sixteenth_share", "16th notes %", "pct"),
+    ("critic", "critic score", "{:.2f}"),
 )
 RANGE = (10, 90)  # percentiles of the train+valid charts
 
@@ -65,8 +68,9 @@ class ChartFigures:
     figures: dict = field(default_factory=dict)
 
 
-def chart_figures(times, rows, beats) -> dict:
-    """The per-chart figures of FIGURES."""
+def chart_figures(times, rows, beats, difficulty: str) -> dict:
+    """The per-chart figures of FIGURES (the critic: the shipped one, :mod:`ddc_sm.selection.critic`)."""
+    from ddc_sm.selection.critic import load_critic
     from ddc_sm.simfiles.footing import pattern_stats
     from ddc_sm.simfiles.stats import chart_stats
 
@@ -76,23 +80,32 @@ def chart_figures(times, rows, beats) -> dict:
     out.update(longest_stream=p["stream"]["longest_stream"], rest_share=p["stream"]["rest_share"],
                jump_share=s["jump_share"], hold_share=s["hold_share"], roll_share=s["roll_share"],
                mine_share=s["mine_share"], eighth_share=p["stream"]["note_values"].get(8, 0.0),
-               sixteenth_share=p["stream"]["note_values"].get(16, 0.0))
+               sixteenth_share=p["stream"]["note_values"].get(16, 0.0),
+               critic=load_critic(None).score(rows, times, difficulty))
     return out
 
 
 def human_charts(root: Path) -> tuple[list[ChartFigures], dict]:
-    """Figures of every human chart under ``root`` with its split part; and the test songs (key -> SongData)."""
+    """Figures of every human chart under ``root`` with its split part (and of each test chart with random
+    arrows, part ``corrupted``: :func:`ddc_sm.selection.critic.corrupt`, seeded); and the test songs."""
+    from ddc_sm.selection.critic import corrupt
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.simfiles.splits import load_split, training_part
 
     split = load_split()
+    rng = np.random.default_rng(0)
     charts, test_songs = [], {}
     for song in iter_songs([root]):
         part = training_part(song.key, split)
         if part == "test":
             test_songs[song.key] = song
         for c in song.charts:
-            charts.append(ChartFigures(song.key, part, c.difficulty, chart_figures(c.times, c.rows, c.beats)))
+            charts.append(ChartFigures(song.key, part, c.difficulty,
+                                       chart_figures(c.times, c.rows, c.beats, c.difficulty)))
+            if part == "test":
+                bad = corrupt(c.rows, "random", rng)
+                charts.append(ChartFigures(song.key, "corrupted", c.difficulty,
+                                           chart_figures(c.times, bad, c.beats, c.difficulty)))
     return charts, test_songs
 
 
@@ -129,7 +142,8 @@ def generate(test_songs: dict, out_dir: Path, log=print) -> list[ChartFigures]:
     charts = []
     for key, generated, reused in make_songs(test_songs, out_dir, log=log):
         for c in generated.charts:
-            charts.append(ChartFigures(key, "generated", c.difficulty, chart_figures(c.times, c.rows, c.beats)))
+            charts.append(ChartFigures(key, "generated", c.difficulty,
+                                       chart_figures(c.times, c.rows, c.beats, c.difficulty)))
         log(f"  {key}: {len(generated.charts)} charts" + (" (generated before, reused)" if reused else ""))
     return charts
 
@@ -142,6 +156,7 @@ def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] 
     for d in DIFFICULTIES:
         fit = [c.figures for c in charts if c.difficulty == d and c.part in ("train", "valid")]
         test = [c.figures for c in charts if c.difficulty == d and c.part == "test"]
+        bad = [c.figures for c in charts if c.difficulty == d and c.part == "corrupted"]
         gen = [c.figures for c in generated if c.difficulty == d]
         rows = {}
         for key, _, _ in FIGURES:
@@ -150,7 +165,7 @@ def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] 
             def outside(v: float) -> bool:
                 return bool(fit) and not (lo - 1e-9 <= v <= hi + 1e-9)
 
-            for name, group in (("test", test), ("generated", gen)):
+            for name, group in (("test", test), ("generated", gen), ("random arrows", bad)):
                 if group:
                     values = [f[key] for f in group]
                     median = float(np.median(values))
@@ -158,7 +173,8 @@ def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] 
                     entry[name + "_outside"] = outside(median)
                     entry[name + "_charts_outside"] = sum(outside(v) for v in values)
             rows[key] = entry
-        out[d] = {"charts": {"train+valid": len(fit), "test": len(test), "generated": len(gen)}, "figures": rows}
+        out[d] = {"charts": {"train+valid": len(fit), "test": len(test), "generated": len(gen),
+                             "random arrows": len(bad)}, "figures": rows}
     return out
 
 
@@ -173,7 +189,7 @@ def print_table(summary: dict, with_generated: bool) -> None:
         n = block["charts"]
         head = f"{d}: {n['train+valid']} train+valid charts, {n['test']} test"
         print("\n" + head + (f", {n['generated']} generated" if with_generated else ""))
-        names = ("test",) + (("generated",) if with_generated else ())
+        names = ("test",) + (("generated",) if with_generated else ()) + ("random arrows",)
         print(f"  {'figure':20} {'human P10-P90':>14}" + "".join(f" {n + ' median':>17} {'out':>5}" for n in names))
         for key, label, how in FIGURES:
             e = block["figures"][key]
@@ -218,7 +234,8 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    songs = {p: len({c.song for c in charts if (c.part == "test") == (p == "test")}) for p in ("fit", "test")}
+    songs = {p: len({c.song for c in charts if c.part in ((p,) if p == "test" else ("train", "valid"))})
+             for p in ("fit", "test")}
     print(f"{args.root}: human range from train+valid ({songs['fit']} songs), test medians from {songs['test']} "
           f"held-out songs" + (", generated from the same test songs' audio" if args.generated else ""))
     print_table(summary, args.generated)

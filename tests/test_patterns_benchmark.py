@@ -18,7 +18,7 @@ def test_chart_figures_of_a_small_chart():
     rows = ["1000", "0001", "1000", "0001", "1001", "0M00", "0100"]
     beats = [Fraction(k, 2) for k in range(5)] + [Fraction(5, 2), Fraction(11, 4)]
     times = [float(b) / 2 for b in beats]
-    f = patterns.chart_figures(times, rows, beats)
+    f = patterns.chart_figures(times, rows, beats, "Medium")
     assert {key for key, _, _ in patterns.FIGURES} == set(f)
     assert f["jump_share"] == 1 / 6 and f["mine_share"] == 1 / 6
     assert f["eighth_share"] == 2 / 6 and f["sixteenth_share"] == 1 / 6  # beats 0.5, 1.5; 2.75

@@ -19,10 +19,12 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,
 )
-train_app = typer.Typer(help="Train the step placement or step selection model, or calibrate the selection "
-                             "model's jumps, on simfile packs.")
+train_app = typer.Typer(help="Train the step placement or step selection model or the critic, or calibrate the "
+                             "selection model's jumps, on simfile packs.")
 app.add_typer(train_app, name="train")
 
+CANDIDATES_HELP = ("Decode N seeded charts per difficulty (seeds SEED..SEED+N-1) and keep the one the critic finds "
+                   "most like a human chart's arrows; N times the selection time.")
 DIFFICULTY_HELP = "Beginner, Easy, Medium, Hard, Challenge (any case), comma-separated or repeated, or 'all'."
 FINEST_HELP = ("Finest note value any chart may use: 4th, 8th, 16th, 32nd or 64th (no triplets). Default: each "
                "difficulty's own (Beginner/Easy 8th, Medium/Hard 16th, Challenge 64th).")
@@ -118,6 +120,7 @@ def make(
                                            help="Folder with placement.pt and selection.pt (default: shipped weights)."),
     beam: int = typer.Option(20, "--beam", min=1, metavar="N", help="Beam width of step selection."),
     seed: int = typer.Option(0, "--seed", metavar="N", help="Random seed (output is deterministic for a given seed)."),
+    candidates: int = typer.Option(1, "--candidates", min=1, metavar="N", help=CANDIDATES_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG, help="Print nothing but warnings and errors."),
     preview: bool = typer.Option(False, "--preview", metavar=FLAG,
                                  help="Also write SONG.preview.html beside the charts (see `ddc-sm preview`)."),
@@ -149,7 +152,8 @@ def make(
         display = MakeDisplay(path.name, quiet=quiet)
         try:
             result = make_charts(path, diffs, bpm=bpm, offset=offset, force=force, add=add, formats=fmts,
-                                 weights_dir=weights, beam_size=beam, seed=seed, log=None if quiet else display.log,
+                                 weights_dir=weights, beam_size=beam, seed=seed, candidates=candidates,
+                                 log=None if quiet else display.log,
                                  title=title, artist=artist, subtitle=subtitle, finest=note, preview=preview,
                                  progress=display)
         except DdcSmError as exc:
@@ -200,6 +204,7 @@ def pack(
     weights: Optional[Path] = typer.Option(None, "--weights", metavar="DIR", help="Folder with placement.pt and selection.pt."),
     beam: int = typer.Option(20, "--beam", min=1, metavar="N", help="Beam width of step selection."),
     seed: int = typer.Option(0, "--seed", metavar="N", help="Random seed (output is deterministic for a given seed)."),
+    candidates: int = typer.Option(1, "--candidates", min=1, metavar="N", help=CANDIDATES_HELP),
     match_sync: bool = typer.Option(False, "--match-sync", metavar=FLAG, help="Sync new charts the way the pack's "
                                     "existing charts are synced (their median offset from the estimate)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG,
@@ -227,7 +232,7 @@ def pack(
     diffs, fmts, note = parse_difficulties(difficulty), parse_formats(formats), parse_finest(finest)
     raise typer.Exit(run_pack(pack_dir, diffs, add=add, jobs=jobs, weights_dir=weights, match_sync=match_sync,
                               formats=fmts, beam_size=beam, seed=seed, finest=note, quiet=quiet,
-                              preview=preview, threads=per_song))
+                              preview=preview, threads=per_song, candidates=candidates))
 
 
 @app.command()
@@ -329,6 +334,20 @@ def train_selection(
     from ddc_sm.selection.train import run_train_selection
 
     raise typer.Exit(run_train_selection(pack_dirs, out, config_path=config, threads=threads))
+
+
+@train_app.command("critic")
+def train_critic(
+    pack_dirs: List[Path] = typer.Argument(..., metavar="PACK_DIR...", help="Pack folders with human charts."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder to write critic.pt into."),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="JSON training config (partial; "
+                                          "default: ddc_sm.selection.train_critic.DEFAULT_CONFIG)."),
+    threads: Optional[int] = typer.Option(None, "--threads", metavar="N", help=TRAIN_THREADS_HELP),
+) -> None:
+    """Train the musicality critic (human charts against corrupted copies) that make --candidates ranks by."""
+    from ddc_sm.selection.train_critic import run_train_critic
+
+    raise typer.Exit(run_train_critic(pack_dirs, out, config_path=config, threads=threads))
 
 
 @train_app.command("jumps")

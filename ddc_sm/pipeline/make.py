@@ -82,14 +82,16 @@ def _sample_window(times: list[float], duration: float) -> tuple[float, float]:
 
 def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20,
                     seed: int = 0, log: Log = None, finest: int | None = None,
-                    progress: Progress | None = None,
-                    existing_meters: dict[str, int] | None = None) -> tuple[list[GeneratedChart], list[str]]:
+                    progress: Progress | None = None, existing_meters: dict[str, int] | None = None,
+                    candidates: int = 1) -> tuple[list[GeneratedChart], list[str]]:
     """Run both models on ``audio`` for ``difficulties`` with the given grid ``timing``.
 
     ``finest``: no note value finer than this (4, 8, 16, 32, 64) in any chart; None: each difficulty's own.
     ``progress``: told of each stage (features, placement, selection with its steps decoded).
     ``existing_meters``: the meters of the charts the song already has (``--add``), which the new meters fit
     between (:func:`ddc_sm.simfiles.meter.song_meters`).
+    ``candidates``: step selection decodes this many seeded charts per difficulty (seeds ``seed`` ..
+    ``seed + candidates - 1``) and keeps the one the critic (:mod:`ddc_sm.selection.critic`) scores best.
 
     Returns the charts (in difficulty order) and warnings.
     """
@@ -101,15 +103,18 @@ def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_di
     return charts_from_features(placement_features(audio.resampled(PLACEMENT_SR).samples),
                                 selection_features(audio.resampled(SELECTION_SR).samples), audio.duration,
                                 difficulties, timing, weights_dir=weights_dir, beam_size=beam_size, seed=seed,
-                                log=log, finest=finest, progress=progress, existing_meters=existing_meters)
+                                log=log, finest=finest, progress=progress, existing_meters=existing_meters,
+                                candidates=candidates)
 
 
 def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarray, duration: float,
                          difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20, seed: int = 0,
                          log: Log = None, probabilities: dict[str, np.ndarray] | None = None,
                          finest: int | None = None, progress: Progress | None = None,
-                         existing_meters: dict[str, int] | None = None) -> tuple[list[GeneratedChart], list[str]]:
+                         existing_meters: dict[str, int] | None = None,
+                         candidates: int = 1) -> tuple[list[GeneratedChart], list[str]]:
     """Both models on precomputed raw features (see :mod:`ddc_sm.audio.features`): placement, grid, selection, meter.
+    ``candidates``: as for :func:`generate_charts`.
 
     ``probabilities``: the placement model's per-frame output for these difficulties, when already computed.
     """
@@ -125,17 +130,36 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     progress.stage("placement")
     say("placing steps...")
     if probabilities is None:
-        probabilities = placer.probabilities(placement_feats, difficulties)
+        probabilities = placer.probabilities(placement_feats, difficulties, timing)
     loosened: dict = {}
     placed = {d: placed_steps(placer, probabilities[d], d, duration, timing, finest=finest, loosened=loosened)
               for d in difficulties}
     if loosened:
         warnings.append(_loosened_warning(loosened))
     n_steps = sum(len(b) for b, _ in placed.values())
-    progress.stage("selection", total=n_steps)
-    say(f"selecting steps ({n_steps} steps)...")
-    selected = selector.select_many(selection_feats, {d: np.asarray(t) for d, (_, t) in placed.items()},
-                                    beam_size=beam_size, seed=seed, on_step=progress.advance)
+    candidates = max(1, int(candidates))
+    progress.stage("selection", total=n_steps * candidates)
+    say(f"selecting steps ({n_steps} steps{f', {candidates} candidates' if candidates > 1 else ''})...")
+    step_times = {d: np.asarray(t) for d, (_, t) in placed.items()}
+    done = [0]
+
+    def advance(n: int) -> None:  # steps decoded, over all candidates
+        progress.advance(done[0] + n)
+
+    selected = selector.select_many(selection_feats, step_times, beam_size=beam_size, seed=seed, on_step=advance)
+    if candidates > 1:
+        from ddc_sm.selection.critic import load_critic
+
+        critic = load_critic(wkey)
+        best = {d: critic.logit(rows, step_times[d], d) for d, rows in selected.items()}
+        for k in range(1, candidates):
+            done[0] = k * n_steps
+            other = selector.select_many(selection_feats, step_times, beam_size=beam_size, seed=seed + k,
+                                         on_step=advance)
+            for d, rows in other.items():
+                score = critic.logit(rows, step_times[d], d)
+                if score > best[d]:  # ties keep the earlier seed's chart
+                    best[d], selected[d] = score, rows
     charts = []
     for difficulty in difficulties:
         beats, times = placed[difficulty]
@@ -273,7 +297,16 @@ def density_bounded_times(placer, prob: np.ndarray, difficulty: str, duration: f
     lo, hi = (rate * duration for rate in STEP_DENSITY_RANGE[difficulty])
     if lo <= len(times) <= hi:
         return times
-    target = lo if len(times) < lo else hi
+    return count_bounded_times(placer, prob, difficulty, lo if len(times) < lo else hi)
+
+
+def count_bounded_times(placer, prob: np.ndarray, difficulty: str, target: float) -> np.ndarray:
+    """The peaks at the threshold whose count comes nearest ``target`` from the side of the difficulty's own
+    threshold: at least ``target`` peaks when that threshold gives fewer, at most ``target`` when it gives more
+    (as many as there are when even every peak is fewer)."""
+    times = placer.times_from_probability(prob, difficulty)
+    if len(times) == target:
+        return times
 
     def count(threshold: float) -> int:
         return len(placer.times_from_probability(prob, difficulty, threshold=threshold))
@@ -287,7 +320,7 @@ def density_bounded_times(placer, prob: np.ndarray, difficulty: str, duration: f
             low = mid
         else:
             high = mid
-    return placer.times_from_probability(prob, difficulty, threshold=low if len(times) < lo else high)
+    return placer.times_from_probability(prob, difficulty, threshold=low if len(times) < target else high)
 
 
 def make_charts(audio_path, difficulties: list[str], **options) -> MakeResult:
@@ -356,8 +389,10 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
                 force: bool = False, add: bool = False, formats=("sm", "ssc"), weights_dir=None,
                 beam_size: int = 20, seed: int = 0, log: Log = None, offset_shift: float = 0.0,
                 title: str | None = None, artist: str | None = None, subtitle: str | None = None,
-                finest: int | None = None, progress: Progress | None = None) -> MakeResult:
+                finest: int | None = None, progress: Progress | None = None, candidates: int = 1) -> MakeResult:
     """Generate charts for ``audio_path`` and write them; see the module docstring for the rules.
+
+    ``candidates``: as for :func:`generate_charts` (1: one chart per difficulty, no critic).
 
     ``title``/``artist``/``subtitle``: the new simfile's #TITLE/#ARTIST/#SUBTITLE instead of what the tags or
     the file name give (:mod:`ddc_sm.simfiles.song_info`); not used with ``add``, which keeps the existing file's.
@@ -452,7 +487,7 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
     wanted = [d for d in DIFFICULTIES if any(d in v for v in targets.values())]
     charts, warnings = generate_charts(audio, wanted, timing, weights_dir=weights_dir, beam_size=beam_size,
                                        seed=seed, log=say, finest=finest, progress=progress,
-                                       existing_meters=existing_meters)
+                                       existing_meters=existing_meters, candidates=candidates)
     progress.stage("writing")
     result.charts, result.warnings = charts, result.warnings + warnings
     empty = [c.difficulty for c in charts if not c.beats]

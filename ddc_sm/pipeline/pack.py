@@ -213,14 +213,14 @@ def _run_in_processes(todo: list[SongJob], jobs: int, maker, weights_dir, finish
 def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int = 1, weights_dir=None,
              maker: Optional[Callable] = None, out=None, match_sync: bool = False, formats=FORMATS,
              beam_size: int = 20, seed: int = 0, finest: int | None = None, quiet: bool = False,
-             preview: bool = False, threads: int = 1) -> int:
+             preview: bool = False, threads: int = 1, candidates: int = 1) -> int:
     """Chart every song folder under ``pack_dir`` (see the module docstring); 1 when any song failed.
 
     ``maker`` replaces ``ddc_sm.pipeline.make.make_charts`` (tests); with ``jobs`` > 1 it must be importable
     by name from a worker process.  Written files are printed to ``out`` (stdout), progress and failures go
     to stderr.  ``match_sync``: new charts follow the sync convention of the pack's existing charts
     (:mod:`ddc_sm.timing.sync_convention`), when at least a few of them agree with the estimate.
-    ``formats``, ``beam_size``, ``seed``, ``finest``: as for ``make``.  ``quiet``: no progress bar, no list of
+    ``formats``, ``beam_size``, ``seed``, ``finest``, ``candidates``: as for ``make``.  ``quiet``: no progress bar, no list of
     written files and no summary unless a song failed.  ``threads``: each song's thread budget
     (:mod:`ddc_sm.threads`; the worker processes of ``jobs`` > 1 each get it).
 
@@ -242,6 +242,8 @@ def run_pack(pack_dir, difficulties: list[str], *, add: bool = False, jobs: int 
     if not formats or any(f not in FORMATS for f in formats):
         raise UserError(f"formats must be sm, ssc or both (got {', '.join(formats) or 'none'})")
     options = {"beam_size": beam_size, "seed": seed}
+    if candidates > 1:
+        options["candidates"] = candidates
     if preview:  # a preview page beside each song's new charts
         options["preview"] = True
     if finest is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from ddc_sm.errors import WeightsError
 
 SHIPPED_DIR = Path(__file__).resolve().parent
-BUNDLE_FILES = {"placement": "placement.pt", "selection": "selection.pt"}
+BUNDLE_FILES = {"placement": "placement.pt", "selection": "selection.pt", "critic": "critic.pt"}
 
 
 def bundle_path(kind: str, weights_dir: str | os.PathLike | None = None) -> Path:
