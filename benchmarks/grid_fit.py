@@ -274,10 +274,12 @@ def evaluate_snapping(root: Path, parts: tuple[str, ...], log) -> dict:
     for song, audio, timing in human_songs(root, parts):
         feats = cached_features(song.audio_path, "placement")
         duration = (feats.shape[-1] - 1) / 100.0
-        probs = placer.probabilities(feats, list(DIFFICULTIES))
         onset = onset_envelope(audio.samples, audio.sample_rate)
         best = estimate_tempo_from_onsets(onset).best
         estimate = ConstantTiming(best.bpm, best.offset)
+        # placement as `make` places it with no options (a beat-aware model on the estimated grid); each grid
+        # below then snaps those steps
+        probs = placer.probabilities(feats, list(DIFFICULTIES), estimate)
         estimate_fits = grid_alignment(onset, estimate).fits
         timings = {"estimate": estimate, "own": timing,
                    "own+30": MovedTiming(timing, 0.030), "own-30": MovedTiming(timing, -0.030),

@@ -113,9 +113,9 @@ def score_row(counts: dict) -> dict:
 
 
 def format_rows(rows: dict) -> str:
-    lines = [f"{'system':44} {'pooled F':>8} {'F/chart':>7} " + " ".join(f"{d:>9}" for d in DIFFICULTIES)]
+    lines = [f"{'system':52} {'pooled F':>8} {'F/chart':>7} " + " ".join(f"{d:>9}" for d in DIFFICULTIES)]
     for name, r in rows.items():
-        lines.append(f"{name:44.44} {r['pooled']:8.3f} {r['per_chart']:7.3f} "
+        lines.append(f"{name:52.52} {r['pooled']:8.3f} {r['per_chart']:7.3f} "
                      + " ".join(f"{r[d]:9.3f}" for d in DIFFICULTIES))
     return "\n".join(lines)
 
