@@ -109,7 +109,7 @@ def human_charts(root: Path) -> tuple[list[ChartFigures], dict]:
     return charts, test_songs
 
 
-def make_songs(songs: dict, out_dir: Path, log=print) -> list[tuple[str, object, bool]]:
+def make_songs(songs: dict, out_dir: Path, log=print, extra_args: Sequence[str] = ()) -> list[tuple[str, object, bool]]:
     """``ddc-sm make -d all`` (``.sm`` only) on a copy of each song's audio in ``out_dir``, one folder per song
     (songs already generated there are reused): ``(key, SongData of the generated folder, reused)`` per song
     charted, in key order."""
@@ -126,7 +126,8 @@ def make_songs(songs: dict, out_dir: Path, log=print) -> list[tuple[str, object,
         if not reused:
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(song.audio_path, audio)
-            cmd = [sys.executable, "-m", "ddc_sm", "make", str(audio), "-d", "all", "--formats", "sm", "--quiet"]
+            cmd = [sys.executable, "-m", "ddc_sm", "make", str(audio), "-d", "all", "--formats", "sm", "--quiet",
+                   *extra_args]
             env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
@@ -136,11 +137,11 @@ def make_songs(songs: dict, out_dir: Path, log=print) -> list[tuple[str, object,
     return out
 
 
-def generate(test_songs: dict, out_dir: Path, log=print) -> list[ChartFigures]:
+def generate(test_songs: dict, out_dir: Path, log=print, extra_args: Sequence[str] = ()) -> list[ChartFigures]:
     """Figures of the charts ``ddc-sm make -d all`` writes for a copy of each test song's audio in ``out_dir``
     (:func:`make_songs`; songs already generated there are reused)."""
     charts = []
-    for key, generated, reused in make_songs(test_songs, out_dir, log=log):
+    for key, generated, reused in make_songs(test_songs, out_dir, log=log, extra_args=extra_args):
         for c in generated.charts:
             charts.append(ChartFigures(key, "generated", c.difficulty,
                                        chart_figures(c.times, c.rows, c.beats, c.difficulty)))
@@ -215,6 +216,8 @@ def main(argv=None) -> int:
     ap.add_argument("--generated", action="store_true", help="also chart each test song with `ddc-sm make -d all`")
     ap.add_argument("--generated-dir", type=Path, default=None,
                     help="where the generated songs go (kept, and reused when present); default: a temporary folder")
+    ap.add_argument("--candidates", type=int, default=1,
+                    help="make's --candidates for the generated charts (the critic then both picks and scores them)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = ap.parse_args(argv)
     if not args.root.exists():
@@ -225,11 +228,12 @@ def main(argv=None) -> int:
     if args.generated:
         log = (lambda m: print(m, file=sys.stderr)) if args.json else print
         log(f"charting the {len(test_songs)} test songs' audio with `ddc-sm make -d all` ...")
+        extra = ["--candidates", str(args.candidates)] if args.candidates > 1 else []
         if args.generated_dir is not None:
-            generated = generate(test_songs, args.generated_dir, log=log)
+            generated = generate(test_songs, args.generated_dir, log=log, extra_args=extra)
         else:
             with tempfile.TemporaryDirectory(prefix="ddc-sm-patterns-") as tmp:
-                generated = generate(test_songs, Path(tmp), log=log)
+                generated = generate(test_songs, Path(tmp), log=log, extra_args=extra)
     summary = summarise(charts, generated)
     if args.json:
         print(json.dumps(summary, indent=2))
