@@ -23,6 +23,21 @@ from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.simfiles.stats import chart_stats
 
 TOLERANCE_S = 0.020
+# how a chart plays (ddc_sm.simfiles.footing.pattern_stats): tech per 100 steps, the longest stream, rest measures
+PLAY_KEYS = ("tech_crossovers_per_100", "tech_footswitches_per_100", "tech_sideswitches_per_100",
+             "tech_jacks_per_100", "tech_brackets_per_100", "tech_doublesteps_per_100", "longest_stream", "rest_share")
+
+
+def play_stats(times, rows, beats) -> dict:
+    """:func:`~ddc_sm.simfiles.stats.chart_stats` and, under ``PLAY_KEYS``, the chart's footing tech and streams."""
+    from ddc_sm.simfiles.footing import pattern_stats
+
+    out = chart_stats(times, rows)
+    p = pattern_stats(rows, times, beats)
+    out.update({f"tech_{k}_per_100": v for k, v in p["tech_per_100"].items()})
+    out["longest_stream"] = p["stream"]["longest_stream"]
+    out["rest_share"] = p["stream"]["rest_share"]
+    return out
 
 
 @dataclass
@@ -91,8 +106,9 @@ class EvalReport:
         }
         for who in ("human", "generated"):
             stats = [getattr(c, who) for c in charts if getattr(c, who)]
-            for key in ("steps_per_second", "jump_share", "hold_share", "crossovers_per_100"):
-                out[f"{who}_{key}"] = sum(s[key] for s in stats) / len(stats) if stats else float("nan")
+            for key in ("steps_per_second", "jump_share", "hold_share", "crossovers_per_100") + PLAY_KEYS:
+                values = [s[key] for s in stats if key in s]
+                out[f"{who}_{key}"] = sum(values) / len(values) if values else float("nan")
         return out
 
     def summary(self) -> dict:
@@ -202,7 +218,7 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
             try:
                 charts, _ = charts_from_features(pfeats, sfeats, duration, diffs, timing, weights_dir=weights_dir,
                                                  beam_size=beam_size, probabilities=probabilities)
-                generated = {gen.difficulty: chart_stats(gen.times, gen.rows) for gen in charts}
+                generated = {gen.difficulty: play_stats(gen.times, gen.rows, gen.beats) for gen in charts}
                 if preview_dir is not None:
                     report.previews.append(write_side_by_side(Path(preview_dir), song, charts))
             except Exception as exc:  # a song whose timing the engine cannot use
@@ -218,7 +234,7 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
             report.charts.append(ChartScore(
                 song.key, chart.difficulty, chart.meter, part, int(m["tp"]), int(m["fp"]), int(m["fn"]),
                 int(sel["count"]), int(sel["correct"]), float(sel["nll"]),
-                chart_stats(chart.times, chart.rows), generated.get(chart.difficulty)))
+                play_stats(chart.times, chart.rows, chart.beats), generated.get(chart.difficulty)))
     seen = sorted({c.song for c in report.charts if c.part in ("train", "valid")})
     if seen:
         report.warnings.append(
@@ -259,6 +275,20 @@ def format_summary(report: EvalReport) -> str:
             f"{100 * s['human_jump_share']:4.0f}/{100 * s['generated_jump_share']:<4.0f} "
             f"{100 * s['human_hold_share']:4.0f}/{100 * s['generated_hold_share']:<4.0f} "
             f"{s['human_crossovers_per_100']:5.1f}/{s['generated_crossovers_per_100']:<5.1f}")
+    lines.append("")
+    lines.append("how the charts play, human/generated (means over charts; footing tech per 100 steps, longest "
+                 "stream in steps, rest measures in %):")
+    short = {"tech_crossovers_per_100": "xover", "tech_footswitches_per_100": "fswitch",
+             "tech_sideswitches_per_100": "sswitch", "tech_jacks_per_100": "jacks", "tech_brackets_per_100": "bracket",
+             "tech_doublesteps_per_100": "dstep", "longest_stream": "stream", "rest_share": "rest%"}
+    lines.append(f"{'group':22} " + " ".join(f"{short[k]:>11}" for k in PLAY_KEYS))
+    for name, s in report.summary().items():
+        cells = []
+        for k in PLAY_KEYS:
+            scale = 100.0 if k == "rest_share" else 1.0
+            h, g = s[f"human_{k}"] * scale, s[f"generated_{k}"] * scale
+            cells.append(f"{h:5.1f}/{g:<5.1f}")
+        lines.append(f"{name:22} " + " ".join(f"{c:>11}" for c in cells))
     return "\n".join(lines)
 
 
