@@ -120,7 +120,7 @@ def make_songs(songs: dict, out_dir: Path, log=print, extra_args: Sequence[str] 
         if song.audio_path is None:
             log(f"  {key}: no audio, skipped")
             continue
-        folder = out_dir / key.replace("/", " - ")
+        folder = out_dir / (key.replace("/", " - ") + (f" [{' '.join(extra_args)}]" if extra_args else ""))
         audio = folder / song.audio_path.name
         reused = any(folder.glob("*.sm"))
         if not reused:

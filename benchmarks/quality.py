@@ -175,7 +175,8 @@ def main() -> int:
         print("(DDC tuned on valid: thresholds " + ", ".join(f"{d} {t:.2f}" for d, t in peer["tuned_thresholds"].items())
               + ", chosen on ddc_sm's valid songs as ddc_sm's were)")
     print(f"\n{len(off)} human charts are measurably off their audio (a constant shift of "
-          f"{OFF_SYNC_S * 1000:.0f} ms or more maximises {main_name}'s F):")
+          f"{OFF_SYNC_S * 1000:.0f} ms or more maximises {main_name}'s F; the shift is chosen by that system, which "
+          "favours it in the moved table):")
     for (song, d), shift in sorted(off.items()):
         print(f"  {song} [{d}]: {shift * 1000:+.0f} ms")
     if off:

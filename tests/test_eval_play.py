@@ -21,3 +21,18 @@ def test_eval_reports_tech_for_human_and_generated_charts(tmp_path, monkeypatch)
             assert not math.isnan(s[f"generated_{k}"]), (d, k)
     text = format_summary(report)
     assert "how the charts play" in text and "fswitch" in text
+
+
+def test_eval_of_a_placement_only_folder_scores_selection_with_the_shipped_model(tmp_path, monkeypatch):
+    import shutil
+
+    from ddc_sm.weights import SHIPPED_DIR
+
+    monkeypatch.setenv("DDC_SM_CACHE", str(tmp_path / "cache"))
+    pack = tmp_path / "pack"
+    _write_song(pack / "Songs" / "a", 120.0, 0)
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shutil.copy(SHIPPED_DIR / "placement.pt", weights / "placement.pt")  # what `train placement --out` writes
+    report = evaluate([pack], weights_dir=weights, generate=True)
+    assert report.charts and all(c.generated is None and c.sel_steps > 0 for c in report.charts)

@@ -178,7 +178,12 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
     say = log or (lambda _m: None)
     report = EvalReport()
     wkey = str(weights_dir) if weights_dir else None
-    placer, selector = load_placer(wkey), load_selector(wkey)
+    # a folder with placement weights only (what `train placement --out DIR` writes): selection is scored with the
+    # shipped model, and no chart is generated (that needs both models of one folder)
+    from ddc_sm.weights import BUNDLE_FILES
+
+    skey = wkey if wkey is None or (Path(wkey) / BUNDLE_FILES["selection"]).exists() else None
+    placer, selector = load_placer(wkey), load_selector(skey)
     known, source = trained_songs(weights_dir)
     songs = [s for s in iter_songs(pack_dirs) if s.charts]
     for i, song in enumerate(songs, 1):
@@ -214,7 +219,7 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
         predicted = {d: placement_times(placer, prob, d, duration, timing, GRID_RULES[d]) if timing is not None
                      else density_bounded_times(placer, prob, d, duration) for d, prob in probabilities.items()}
         generated = {}
-        if generate and timing is not None:
+        if generate and timing is not None and skey == wkey:
             try:
                 charts, _ = charts_from_features(pfeats, sfeats, duration, diffs, timing, weights_dir=weights_dir,
                                                  beam_size=beam_size, probabilities=probabilities)

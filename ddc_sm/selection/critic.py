@@ -95,7 +95,7 @@ def corrupt(rows: Sequence[str], kind: str, rng: np.random.Generator, share: flo
 
     if kind == "shuffled":
         # taps of a stretch of up to 16 tap rows reordered, where every column each moved tap lands in is free
-        start = int(rng.integers(0, len(taps)))
+        start = int(rng.integers(0, max(1, len(taps) - 15)))
         chosen = taps[start:start + 16]
         cols = [_single_tap(rows[i]) for i in chosen]
         order = rng.permutation(len(chosen))

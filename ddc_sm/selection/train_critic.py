@@ -3,7 +3,8 @@
 Data: the human dance-single charts of the packs' songs, split by song as the other models are
 (:func:`ddc_sm.simfiles.splits.training_part`): ``train`` songs train it, ``valid`` songs choose the checkpoint,
 ``test`` songs are never read.  Each step: ``batch`` crops of ``window`` rows from random train charts, half of
-them corrupted (:func:`~ddc_sm.selection.critic.corrupt`, a random kind, a random share 0.15-0.5 of the taps),
+them from a corrupted copy of the whole chart (corrupted before cropping, so holds opened before the crop are
+respected) (:func:`~ddc_sm.selection.critic.corrupt`, a random kind, a random share 0.15-0.5 of the taps),
 all randomly mirrored or flipped; binary cross-entropy of the crop's mean logit (human 1, corrupted 0).
 Every ``eval_every`` steps: the AUC of whole valid charts against one corrupted copy of each per kind
 (seeded); the best checkpoint is written to ``OUT/critic.pt`` with the AUC per kind.  Seeded; CPU, minutes.
@@ -101,10 +102,11 @@ def run_train_critic(pack_dirs, out_dir, config_path=None, *, threads: int | Non
         for b in range(B):
             d, rows, times = train[int(rng.integers(0, len(train)))]
             start = int(rng.integers(0, max(1, len(rows) - W + 1)))
-            r, t = rows[start:start + W], times[start:start + W]
             label = b % 2 == 0
-            if not label:
-                r = corrupt(r, CORRUPTIONS[int(rng.integers(0, len(CORRUPTIONS)))], rng, float(rng.uniform(0.15, 0.5)))
+            if not label:  # the whole chart, then the crop: holds opened before the crop stay respected
+                rows = corrupt(rows, CORRUPTIONS[int(rng.integers(0, len(CORRUPTIONS)))], rng,
+                               float(rng.uniform(0.15, 0.5)))
+            r, t = rows[start:start + W], times[start:start + W]
             r = flipped(r, rng)
             f = np.zeros((W, chart_features(r[:1], t[:1], d).shape[1]), np.float32)
             f[:len(r)] = chart_features(r, t, d)
