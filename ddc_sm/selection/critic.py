@@ -180,7 +180,7 @@ class Critic:
         if not rows:
             return 0.0
         x = torch.from_numpy(chart_features(rows, times, difficulty).T.copy())[None]
-        with torch.no_grad(), threads.single():
+        with torch.inference_mode(), threads.single():
             return float(self.model(x).mean())
 
     def score(self, rows: Sequence[str], times: Sequence[float], difficulty: str) -> float:

@@ -215,7 +215,7 @@ class StepSelector:
         banned = [] if decode["mine_only_rows"] else self.vocab.mine_only_tokens()
         norm = self.stats.apply(np.asarray(raw_feats, dtype=np.float32))
         jobs = {}
-        with torch.no_grad(), threads.single():  # encoding too: the charts do not depend on the thread budget
+        with torch.inference_mode(), threads.single():  # encoding too: the charts do not depend on the thread budget
             for key in keys:
                 diff = difficulty_id(key)
                 jump_bias = float(decode["jump_logit_bias"].get(DIFFICULTIES[diff], 0.0))
