@@ -47,7 +47,6 @@ def main() -> int:
     from ddc_sm.audio.cache import cached_features
     from ddc_sm.pipeline.evaluate import TOLERANCE_S
     from ddc_sm.pipeline.make import density_bounded_times, rest_filled_times
-    from ddc_sm.timing.estimated import estimated_timing
     from ddc_sm.placement.inference import load_placer
     from ddc_sm.placement.metrics import match_f_score
     from ddc_sm.simfiles.dataset import iter_songs
@@ -77,8 +76,8 @@ def main() -> int:
         duration = (feats.shape[-1] - 1) / 100.0
         charts = [c for c in song.charts if c.difficulty in FILLED]
         # a beat-aware placement model gets the grid `make` estimates (what it has at run time), never the human one
-        grid = estimated_timing(song.audio_path) if placer.uses_grid else None
-        probs = placer.probabilities(feats, sorted({c.difficulty for c in charts}, key=FILLED.index), grid)
+        probs = placer.probabilities(feats, sorted({c.difficulty for c in charts}, key=FILLED.index),
+                                     placer.estimated_grid(song.audio_path))
         for chart in charts:
             d, prob = chart.difficulty, probs[chart.difficulty]
             own = stream_stats(chart.rows, beats=chart.beats)

@@ -20,9 +20,11 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DDC_SM_CACHE") or Path.home() / ".cache" / "ddc_sm")
 
 
-def _key(audio_path: Path, kind: str) -> str:
+def cache_key(audio_path: Path, kind: str, version: int = FEATURE_VERSION) -> str:
+    """The cache's name for what is computed from ``audio_path`` (its absolute path, size and modification time),
+    of ``kind`` at ``version``: a changed file or a new version is a new name."""
     st = audio_path.stat()
-    ident = f"{audio_path.resolve()}|{st.st_size}|{int(st.st_mtime)}|{kind}|v{FEATURE_VERSION}"
+    ident = f"{audio_path.resolve()}|{st.st_size}|{int(st.st_mtime)}|{kind}|v{version}"
     return hashlib.sha1(ident.encode("utf-8")).hexdigest()
 
 
@@ -42,7 +44,7 @@ def cached_features(audio_path: str | os.PathLike, kind: str, *, directory: Path
     """Features of ``audio_path`` from the cache, computing and storing them on a miss."""
     audio_path = Path(audio_path)
     directory = directory or cache_dir()
-    target = directory / kind / f"{_key(audio_path, kind)}.npy"
+    target = directory / kind / f"{cache_key(audio_path, kind)}.npy"
     if target.exists():
         try:
             return np.load(target)

@@ -105,7 +105,6 @@ def run_calibrate_jumps(pack_dirs, out_dir, *, weights_dir=None, max_charts: int
     from ddc_sm.audio.cache import cached_features
     from ddc_sm.pipeline.make import placed_steps
     from ddc_sm.placement.inference import load_placer
-    from ddc_sm.timing.estimated import estimated_timing
     from ddc_sm.timing.grid import simfile_timing
     from ddc_sm.selection.inference import StepSelector
     from ddc_sm.weights import BUNDLE_FILES, load_bundle, save_bundle
@@ -143,9 +142,8 @@ def run_calibrate_jumps(pack_dirs, out_dir, *, weights_dir=None, max_charts: int
         duration = (pfeats.shape[-1] - 1) / 100.0
         # a beat-aware placement model gets the grid `make` estimates (what it has with no options), as in `eval`;
         # the steps are then snapped to the human chart's timing
-        grid = estimated_timing(song.audio_path) if placer.uses_grid else None
         probabilities = placer.probabilities(pfeats, sorted({d for d, _ in chosen[song.key]}, key=DIFFICULTIES.index),
-                                             grid)
+                                             placer.estimated_grid(song.audio_path))
         for d, chart in chosen[song.key]:
             _, times = placed_steps(placer, probabilities[d], d, duration, timing)
             if times:

@@ -29,7 +29,8 @@ PLAY_KEYS = ("tech_crossovers_per_100", "tech_footswitches_per_100", "tech_sides
 
 
 def play_stats(times, rows, beats) -> dict:
-    """:func:`~ddc_sm.simfiles.stats.chart_stats` and, under ``PLAY_KEYS``, the chart's footing tech and streams."""
+    """:func:`~ddc_sm.simfiles.stats.chart_stats` and, under ``PLAY_KEYS``, the chart's footing tech and streams;
+    also the shares of its steps on 8th and on 16th notes (``eighth_share``, ``sixteenth_share``, from the beats)."""
     from ddc_sm.simfiles.footing import pattern_stats
 
     out = chart_stats(times, rows)
@@ -37,6 +38,8 @@ def play_stats(times, rows, beats) -> dict:
     out.update({f"tech_{k}_per_100": v for k, v in p["tech_per_100"].items()})
     out["longest_stream"] = p["stream"]["longest_stream"]
     out["rest_share"] = p["stream"]["rest_share"]
+    out["eighth_share"] = p["stream"]["note_values"].get(8, 0.0)
+    out["sixteenth_share"] = p["stream"]["note_values"].get(16, 0.0)
     return out
 
 
@@ -210,12 +213,7 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
         # placement exactly as `make` does it on the human grid: the difficulty's threshold, kept within its
         # density range, empty measures filled (Beginner, Easy); without a usable grid, no filling.  A model that
         # takes the beat grid as input gets the grid `make` would estimate from the audio, never the human one.
-        grid_input = None
-        if placer.uses_grid:
-            from ddc_sm.timing.estimated import estimated_timing
-
-            grid_input = estimated_timing(song.audio_path)
-        probabilities = placer.probabilities(pfeats, diffs, grid_input)
+        probabilities = placer.probabilities(pfeats, diffs, placer.estimated_grid(song.audio_path))
         predicted = {d: placement_times(placer, prob, d, duration, timing, GRID_RULES[d]) if timing is not None
                      else density_bounded_times(placer, prob, d, duration) for d, prob in probabilities.items()}
         generated = {}

@@ -115,6 +115,16 @@ class StepPlacer:
         """Whether the model takes the beat grid as an input (``timing`` of :meth:`probabilities`)."""
         return bool(self.model.config.beat_features)
 
+    def estimated_grid(self, audio_path):
+        """The grid input `make` gives this model for ``audio_path`` when no grid is given: the tempo estimate
+        (:func:`ddc_sm.timing.estimated.estimated_timing`, cached); None for a model that takes no grid.  For
+        scoring placement as `make` places it, never with the human chart's grid."""
+        if not self.uses_grid:
+            return None
+        from ddc_sm.timing.estimated import estimated_timing
+
+        return estimated_timing(audio_path)
+
     def probabilities(self, raw_feats: np.ndarray, difficulties: str | Sequence[str],
                       timing=None) -> dict[str, np.ndarray]:
         """Per-frame step probability (float32, shape (T,)) for each difficulty; the conv stack runs once.

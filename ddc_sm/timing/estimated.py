@@ -7,7 +7,6 @@ human chart's grid.  Cached in ``$DDC_SM_CACHE/tempo`` (see :mod:`ddc_sm.audio.c
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -19,12 +18,10 @@ CACHE_VERSION = 1
 
 def estimated_timing(audio_path: str | os.PathLike, *, directory: Path | None = None) -> ConstantTiming:
     """``ConstantTiming`` of the best tempo estimate, as `make` estimates it from the audio alone."""
-    from ddc_sm.audio.cache import cache_dir
+    from ddc_sm.audio.cache import cache_dir, cache_key
 
     audio_path = Path(audio_path)
-    st = audio_path.stat()
-    ident = f"{audio_path.resolve()}|{st.st_size}|{int(st.st_mtime)}|tempo|v{CACHE_VERSION}"
-    target = (directory or cache_dir()) / "tempo" / f"{hashlib.sha1(ident.encode('utf-8')).hexdigest()}.json"
+    target = (directory or cache_dir()) / "tempo" / f"{cache_key(audio_path, 'tempo', CACHE_VERSION)}.json"
     try:
         data = json.loads(target.read_text(encoding="utf-8"))
         return ConstantTiming(float(data["bpm"]), float(data["offset"]))
