@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from ddc_sm.difficulty import DIFFICULTIES
-from ddc_sm.simfiles.rows import COLUMNS, EMPTY, HEADS, HOLD_HEAD, MINE, ROLL_HEAD, TAIL, TAP
+from ddc_sm.simfiles.rows import COLUMNS, EMPTY, HOLD_HEAD, MINE, ROLL_HEAD, TAIL, TAP
 
 NOTE_KINDS = (TAP, HOLD_HEAD, ROLL_HEAD, TAIL, MINE)
 N_FEATURES = COLUMNS * len(NOTE_KINDS) + 2 + len(DIFFICULTIES)
@@ -64,31 +64,19 @@ def _single_tap(row: str) -> int | None:
     return hits[0] if len(hits) == 1 and row[hits[0]] == TAP else None
 
 
-def _held_columns(rows: Sequence[str]) -> list[frozenset]:
-    """Before each row: the columns a hold or roll is open in."""
-    held: set[int] = set()
-    out = []
-    for row in rows:
-        out.append(frozenset(held))
-        for c, ch in enumerate(row):
-            if ch in HEADS:
-                held.add(c)
-            elif ch == TAIL:
-                held.discard(c)
-    return out
-
-
 def corrupt(rows: Sequence[str], kind: str, rng: np.random.Generator, share: float = 0.3) -> list[str]:
     """A copy of ``rows`` with its arrows perturbed as ``kind`` says (see the module's docstring); the rows'
     count and kinds (tap row, hold, mine ...) stay, holds stay well-formed."""
+    from ddc_sm.selection.vocab import hold_states
+
     rows = list(rows)
-    held = _held_columns(rows)
+    held = hold_states(rows)  # before each row: bit c set while a hold or roll is open in column c
     taps = [i for i, r in enumerate(rows) if _single_tap(r) is not None]
     if not taps:
         return rows
 
     def free(i: int, avoid: set[int]) -> list[int]:
-        return [c for c in range(COLUMNS) if c not in held[i] and c not in avoid]
+        return [c for c in range(COLUMNS) if not held[i] >> c & 1 and c not in avoid]
 
     def tap_row(cols) -> str:
         return "".join(TAP if c in cols else EMPTY for c in range(COLUMNS))
@@ -101,7 +89,7 @@ def corrupt(rows: Sequence[str], kind: str, rng: np.random.Generator, share: flo
         order = rng.permutation(len(chosen))
         for i, j in zip(chosen, order):
             c = cols[j]
-            if c not in held[i]:
+            if not held[i] >> c & 1:
                 rows[i] = tap_row({c})
         return rows
     if kind == "jumps":
@@ -126,9 +114,10 @@ def corrupt(rows: Sequence[str], kind: str, rng: np.random.Generator, share: flo
 
 def flipped(rows: Sequence[str], rng: np.random.Generator) -> list[str]:
     """The chart mirrored, flipped left-right or up-down (or as it is): still a human chart."""
-    perms = ((0, 1, 2, 3), (3, 2, 1, 0), (3, 1, 2, 0), (0, 2, 1, 3))  # as is, mirror, left-right, up-down
-    perm = perms[int(rng.integers(0, len(perms)))]
-    return ["".join(row[perm[c]] for c in range(COLUMNS)) for row in rows]
+    from ddc_sm.selection.vocab import PERMUTATIONS, permute_rows
+
+    perms = list(PERMUTATIONS.values())  # as is, mirror, left-right, up-down
+    return permute_rows(rows, perms[int(rng.integers(0, len(perms)))])
 
 
 def build_critic(config: dict | None = None):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ddc_sm.selection.critic import CORRUPTIONS, build_critic, chart_features, corrupt, flipped
+from ddc_sm.selection.critic import CORRUPTIONS, N_FEATURES, build_critic, chart_features, corrupt, flipped
 
 DEFAULT_CONFIG = {"seed": 0, "steps": 4000, "batch": 32, "window": 128, "lr": 0.001, "eval_every": 250,
                   "model": {"channels": 48, "kernel": 5, "layers": 3, "dropout": 0.1}}
@@ -108,7 +108,7 @@ def run_train_critic(pack_dirs, out_dir, config_path=None, *, threads: int | Non
                                float(rng.uniform(0.15, 0.5)))
             r, t = rows[start:start + W], times[start:start + W]
             r = flipped(r, rng)
-            f = np.zeros((W, chart_features(r[:1], t[:1], d).shape[1]), np.float32)
+            f = np.zeros((W, N_FEATURES), np.float32)
             f[:len(r)] = chart_features(r, t, d)
             xs.append(f.T)
             ys.append((1.0 if label else 0.0, len(r)))
