@@ -63,19 +63,10 @@ def collect(root: Path, weights, parts: set[str]):
 
 def train_rate_range(root: Path, lo: float = 5, hi: float = 95) -> dict[str, tuple[float, float]]:
     """Rows per second of the train part's human charts: the ``lo``-``hi`` percentile per difficulty."""
-    from ddc_sm.audio.decode import header_duration
-    from ddc_sm.simfiles.dataset import iter_songs
-    from ddc_sm.simfiles.splits import load_split, training_part
+    from benchmarks.fit_constants import chart_rates
 
-    split = load_split()
-    rates: dict[str, list[float]] = {}
-    for song in iter_songs([root]):
-        if song.audio_path is None or training_part(song.key, split) != "train":
-            continue
-        duration = header_duration(song.audio_path)
-        for c in song.charts:
-            rates.setdefault(c.difficulty, []).append(len(c.rows) / duration)
-    return {d: (round(float(np.percentile(r, lo)), 2), round(float(np.percentile(r, hi)), 2)) for d, r in rates.items()}
+    return {d: (round(float(np.percentile(r, lo)), 2), round(float(np.percentile(r, hi)), 2))
+            for d, r in chart_rates(root, "train").items()}
 
 
 def fit_target(charts, placer, parts: set[str]) -> tuple[float, dict[str, float]]:

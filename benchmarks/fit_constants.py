@@ -103,9 +103,9 @@ def load_charts(root: Path) -> list[Chart]:
     return out
 
 
-def fit_density_ranges(root: Path, part: str = "train") -> dict[str, tuple[float, float]]:
-    """STEP_DENSITY_RANGE: non-empty rows per second of audio (length from the file's header) in the human
-    charts of ``part``, per difficulty: 10th to 75th percentile (to the median for Beginner and Easy)."""
+def chart_rates(root: Path, part: str = "train") -> dict[str, list[float]]:
+    """Non-empty rows per second of audio (length from the file's header) of each human chart of ``part``, per
+    difficulty."""
     from ddc_sm.audio.decode import header_duration
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.simfiles.splits import load_split, training_part
@@ -118,6 +118,13 @@ def fit_density_ranges(root: Path, part: str = "train") -> dict[str, tuple[float
         duration = header_duration(song.audio_path)
         for c in song.charts:
             rates.setdefault(c.difficulty, []).append(len(c.rows) / duration)
+    return rates
+
+
+def fit_density_ranges(root: Path, part: str = "train") -> dict[str, tuple[float, float]]:
+    """STEP_DENSITY_RANGE: :func:`chart_rates` of ``part``, per difficulty: 10th to 75th percentile (to the
+    median for Beginner and Easy)."""
+    rates = chart_rates(root, part)
     upper = {"Beginner": 50, "Easy": 50}
     return {d: (round(float(np.percentile(r, 10)), 2), round(float(np.percentile(r, upper.get(d, 75))), 2))
             for d, r in rates.items()}

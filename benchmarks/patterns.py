@@ -44,9 +44,10 @@ DEFAULT_ROOT = REPO.parent / "shared" / "data"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-TECH = ("crossovers", "footswitches", "sideswitches", "jacks", "brackets", "doublesteps")
+from ddc_sm.simfiles.footing import TECH  # noqa: E402  (after the repository is on the path)
+
 # (key, label, format): the per-chart figures, in the order printed
-FIGURES = tuple((f"{t}_per_100", f"{t} /100", "{:.2f}") for t in TECH) + (
+FIGURES = tuple((f"tech_{t}_per_100", f"{t} /100", "{:.2f}") for t in TECH) + (
     ("longest_stream", "longest stream", "{:.0f}"),
     ("rest_share", "rest measures %", "pct"),
     ("jump_share", "jumps %", "pct"),
@@ -69,19 +70,14 @@ class ChartFigures:
 
 
 def chart_figures(times, rows, beats, difficulty: str) -> dict:
-    """The per-chart figures of FIGURES (the critic: the shipped one, :mod:`ddc_sm.selection.critic`)."""
+    """The per-chart figures of FIGURES: ``ddc-sm eval``'s (:func:`ddc_sm.pipeline.evaluate.play_stats`) and the
+    critic's score (the shipped one, :mod:`ddc_sm.selection.critic`)."""
+    from ddc_sm.pipeline.evaluate import play_stats
     from ddc_sm.selection.critic import load_critic
-    from ddc_sm.simfiles.footing import pattern_stats
-    from ddc_sm.simfiles.stats import chart_stats
 
-    p = pattern_stats(rows, times, beats)
-    s = chart_stats(times, rows)
-    out = {f"{t}_per_100": p["tech_per_100"][t] for t in TECH}
-    out.update(longest_stream=p["stream"]["longest_stream"], rest_share=p["stream"]["rest_share"],
-               jump_share=s["jump_share"], hold_share=s["hold_share"], roll_share=s["roll_share"],
-               mine_share=s["mine_share"], eighth_share=p["stream"]["note_values"].get(8, 0.0),
-               sixteenth_share=p["stream"]["note_values"].get(16, 0.0),
-               critic=load_critic(None).score(rows, times, difficulty))
+    stats = play_stats(times, rows, beats)
+    out = {key: stats[key] for key, _, _ in FIGURES if key != "critic"}
+    out["critic"] = load_critic(None).score(rows, times, difficulty)
     return out
 
 

@@ -1,7 +1,5 @@
 """Stage 1's beat-grid input (ddc_sm.placement.beats) and training's time stretch."""
 
-import json
-
 import numpy as np
 import torch
 
@@ -12,7 +10,7 @@ from ddc_sm.placement.model import PlacementModel
 from ddc_sm.timing.grid import ConstantTiming
 from ddc_sm.weights import load_bundle
 
-from tests.test_placement import TINY, _write_song, tiny_bundle
+from tests.test_placement import TINY, tiny_bundle, train_tiny
 
 
 def test_phase_features_on_the_beat_the_eighth_and_the_sixteenth():
@@ -91,20 +89,10 @@ def frames_beats(T):
 
 
 def test_training_with_the_beat_grid_and_augmentation(tmp_path, monkeypatch):
-    from ddc_sm.placement.train import run_train_placement
-
-    monkeypatch.setenv("DDC_SM_CACHE", str(tmp_path / "cache"))
-    pack = tmp_path / "pack"
-    _write_song(pack / "Songs" / "a", 120.0, 0)
-    _write_song(pack / "Songs" / "b", 150.0, 1)
-    config = {"model": {**TINY, "n_bands": 80}, "steps": 3, "batch_songs": 2, "min_len": 40, "max_len": 60,
-              "eval_every": 2, "valid_share": 0.5, "beat_grid": {"enabled": True},
-              "augment": {"stretch": 0.15, "stretch_prob": 1.0, "band_shift": 1, "band_shift_prob": 1.0},
-              "peaks": {"smooth_options": [1], "min_distance_options": [3], "window_options": [0]}}
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    assert run_train_placement([pack], tmp_path / "out", config_path=config_path) == 0
-    placer = StepPlacer.from_bundle(load_bundle("placement", tmp_path / "out"))
+    out = train_tiny(tmp_path, monkeypatch, beat_grid={"enabled": True},
+                     augment={"stretch": 0.15, "stretch_prob": 1.0, "band_shift": 1, "band_shift_prob": 1.0},
+                     peaks={"smooth_options": [1], "min_distance_options": [3], "window_options": [0]})
+    placer = StepPlacer.from_bundle(load_bundle("placement", out))
     assert placer.uses_grid
     raw = np.random.default_rng(0).normal(-5, 2, size=(80, 3, 200)).astype(np.float32)
     assert set(placer.step_times(raw, list(DIFFICULTIES), timing=ConstantTiming(120.0, 0.0))) == set(DIFFICULTIES)

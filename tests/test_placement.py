@@ -187,7 +187,9 @@ def _write_song(song_dir: Path, bpm: float, seed: int):
     (song_dir / "song.sm").write_text(text, encoding="utf-8")
 
 
-def test_training_smoke(tmp_path, monkeypatch):
+def train_tiny(tmp_path, monkeypatch, **over) -> Path:
+    """`train placement` of a tiny model for 3 steps on two synthesised songs (config keys ``over`` replaced);
+    returns the folder it wrote."""
     from ddc_sm.placement.train import run_train_placement
 
     monkeypatch.setenv("DDC_SM_CACHE", str(tmp_path / "cache"))
@@ -196,12 +198,16 @@ def test_training_smoke(tmp_path, monkeypatch):
     _write_song(pack / "Songs" / "b", 150.0, 1)
     config = {"model": {**TINY, "n_bands": 80}, "steps": 3, "batch_songs": 2, "min_len": 40, "max_len": 60,
               "eval_every": 2, "valid_share": 0.5,
-              "peaks": {"smooth_options": [1, 3], "min_distance_options": [3], "window_options": [0]}}
+              "peaks": {"smooth_options": [1, 3], "min_distance_options": [3], "window_options": [0]}, **over}
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
     out = tmp_path / "out"
     assert run_train_placement([pack], out, config_path=config_path) == 0
-    bundle = load_bundle("placement", out)
+    return out
+
+
+def test_training_smoke(tmp_path, monkeypatch):
+    bundle = load_bundle("placement", train_tiny(tmp_path, monkeypatch))
     assert set(bundle["config"]["peaks"]["thresholds"]) == set(DIFFICULTIES)
     assert bundle["extra"]["train_songs"]
     placer = StepPlacer.from_bundle(bundle)
