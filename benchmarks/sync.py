@@ -166,6 +166,7 @@ def evaluate_human(root: Path, limit: int | None, log, peer: bool = False,
     from ddc_sm.simfiles.splits import load_split, part_of
     from ddc_sm.errors import AudioError
     from ddc_sm.timing.tempo import estimate_tempo_from_onsets, onset_envelope
+    from ddc_sm.timing.tempo_map import estimate_tempo_map
 
     split = load_split()
     rows, skipped = [], []
@@ -192,6 +193,7 @@ def evaluate_human(root: Path, limit: int | None, log, peer: bool = False,
         est = estimate_tempo_from_onsets(onset)
         seconds = time.perf_counter() - start
         best = est.best
+        tmap = estimate_tempo_map(onset, best.bpm, best.offset)
         dur = audio.duration
         octave = 2.0 ** round(math.log2(best.bpm / bpm_h))
         fine = 60.0 / max(best.bpm, bpm_h * octave) if octave != 1 else None
@@ -211,7 +213,14 @@ def evaluate_human(root: Path, limit: int | None, log, peer: bool = False,
             "drift_ms": wrap(end_ms - start_ms, 60000.0 / bpm_h), "octave_bpm_err": best.bpm / octave - bpm_h,
             "octave_start_ms": oct_start, "octave_end_ms": oct_end,
             "human_drift_ms": h_drift, "human_on_grid": h_on, "our_drift_ms": o_drift, "seconds": seconds,
+            "map_changed": tmap.changed, "map_segments": len(tmap.timing.bpms),
         }
+        if tmap.changed:  # a tempo map on a constant chart: does it hold the human notes better or worse?
+            from ddc_sm.timing.grid import ConstantTiming
+
+            times = np.unique(np.concatenate([c.times for c in song.charts] or [np.zeros(0)]))
+            row["constant_notes_share"] = notes_on_grid(times, ConstantTiming(best.bpm, best.offset))[0]
+            row["map_notes_share"] = notes_on_grid(times, tmap.timing)[0]
         row.update(human_beat_vs_onsets(onset, bpm_h, off_h))
         row.update(human_note_phases(song.charts))
         if peer:
@@ -289,6 +298,8 @@ def _human_line(r: dict) -> str:
             f"start {r['start_ms']:+7.1f} end {r['end_ms']:+7.1f} drift {r['drift_ms']:+6.1f} ms  "
             f"human/our grid drift {r['human_drift_ms']:+5.0f}/{r['our_drift_ms']:+4.0f} ms  {r['seconds']:.2f}s"
             + ("" if r["reliable"] else "  UNRELIABLE") + (f"  <- {r['failure']}" if r["failure"] else "")
+            + (f"  [tempo map of {r['map_segments']} segments: human notes {r['constant_notes_share']:.0%} -> "
+               f"{r['map_notes_share']:.0%}]" if r.get("map_changed") else "")
             + (f"\n      librosa peer {r['peer_bpm']:8.3f} bpm_err {r['peer_bpm_err']:+8.4f} start {r['peer_start_ms']:+7.1f} ms"
                f"{'  ok' if r['peer_ok'] else ''}" if "peer_bpm" in r else ""))
 
@@ -348,6 +359,9 @@ def _human_summary(rows: list[dict]) -> dict:
         "start_median_ms_given_bpm": float(np.median(starts)) if len(starts) else None,
         "start_median_abs_ms_given_bpm": float(np.median(np.abs(starts))) if len(starts) else None,
         "unreliable": sum(not r["reliable"] for r in rows),
+        "kept_one_bpm": sum(not r.get("map_changed", False) for r in rows),
+        "map_better": sum(r.get("map_notes_share", 0) > r.get("constant_notes_share", 0) + 0.02 for r in rows),
+        "map_worse": sum(r.get("map_notes_share", 1) < r.get("constant_notes_share", 1) - 0.02 for r in rows),
         "failures": kinds,
         "misses_by_cause": _misses_by_cause(rows),
         "with_pack_sync_within_0.02_bpm_and_10ms_start": sum(r.get("pack_sync_ok", False) for r in rows),
@@ -358,6 +372,132 @@ def _human_summary(rows: list[dict]) -> dict:
         "seconds_mean": float(secs.mean()), "seconds_max": float(secs.max()),
         "seconds_per_audio_minute": float(secs.sum() / (durs.sum() / 60.0)),
     }
+
+
+def notes_on_grid(times: np.ndarray, timing, tol_s: float = 0.010, window_s: float = 10.0) -> tuple[float, float]:
+    """How a grid (any timing with ``beat_at``/``time_at``) holds a chart's notes: (the share of ``times`` within
+    ``tol_s`` of a 16th slot of it, the worst drift in ms: the largest |median signed distance to the nearest
+    16th slot| over ``window_s`` windows holding at least 8 notes)."""
+    times = np.asarray(times, dtype=np.float64)
+    if not len(times):
+        return float("nan"), float("nan")
+    slots = np.round(timing.beat_at(times) * 4.0) / 4.0
+    err = times - timing.time_at(slots)
+    worst = 0.0
+    for a in np.arange(float(times.min()), float(times.max()) + 1e-9, window_s):
+        sel = (times >= a) & (times < a + window_s)
+        if sel.sum() >= 8:
+            worst = max(worst, abs(float(np.median(err[sel]))))
+    return float(np.mean(np.abs(err) <= tol_s + 1e-9)), worst * 1000.0
+
+
+def evaluate_tempo_changes(root: Path, log, parts: tuple[str, ...] | None = None) -> dict:
+    """The songs whose human chart has several #BPMS or stops, scored by grid fit (the issue's measure): the share
+    of the human notes (all its dance-single charts) within 10 ms of a 16th slot of our grid, and the worst
+    drift, for our tempo map and, as the baseline, for our constant estimate.
+
+    A song has *real* tempo changes when the human chart's own first BPM and #OFFSET, as a constant grid, hold
+    fewer than 90 % of its notes within 10 ms (a half-time section on the same grid, 141 -> 70.5 -> 141, or a
+    stop a whole number of beats long, holds them all); the others are listed as *same grid*."""
+    from ddc_sm.audio.decode import load_audio
+    from ddc_sm.errors import AudioError
+    from ddc_sm.simfiles.dataset import iter_songs
+    from ddc_sm.simfiles.splits import load_split, part_of
+    from ddc_sm.timing.grid import ConstantTiming
+    from ddc_sm.timing.tempo import estimate_tempo_from_onsets, onset_envelope
+    from ddc_sm.timing.tempo_map import estimate_tempo_map
+
+    split = load_split()
+    rows = []
+    for song in iter_songs(root):
+        part = part_of(song.key, split)
+        if (parts and part not in parts) or song.constant_tempo or not song.bpms or song.audio_path is None:
+            continue
+        times = np.unique(np.concatenate([c.times for c in song.charts] or [np.zeros(0)]))
+        if len(times) < 16:
+            continue
+        try:
+            audio = load_audio(song.audio_path)
+        except AudioError:
+            continue
+        human_share, _ = notes_on_grid(times, ConstantTiming(float(song.bpms[0][1]), float(song.offset)))
+        start = time.perf_counter()
+        onset = onset_envelope(audio.samples, audio.sample_rate)
+        best = estimate_tempo_from_onsets(onset).best
+        tmap = estimate_tempo_map(onset, best.bpm, best.offset)
+        seconds = time.perf_counter() - start
+        c_share, c_drift = notes_on_grid(times, ConstantTiming(best.bpm, best.offset))
+        m_share, m_drift = notes_on_grid(times, tmap.timing)
+        row = {"song": song.key, "part": part, "group": group_of(part), "real_changes": human_share < 0.9,
+               "human_bpms": [round(float(b), 3) for _, b in song.bpms][:12], "human_entries": len(song.bpms),
+               "human_constant_share": human_share, "constant_bpm": best.bpm,
+               "constant_share": c_share, "constant_worst_drift_ms": c_drift,
+               "map_share": m_share, "map_worst_drift_ms": m_drift, "map_segments": tmap.segments(),
+               "map_changed": tmap.changed, "seconds": seconds}
+        row["ok"] = m_share >= 0.9
+        rows.append(row)
+        log(f"{'ok ' if row['ok'] else '   '} {row['group']:11s} {'real' if row['real_changes'] else 'same':4s} "
+            f"map {m_share:5.1%} (drift {m_drift:5.1f} ms, {len(row['map_segments'])} seg) constant {c_share:5.1%} "
+            f"(drift {c_drift:5.1f} ms)  human {row['human_bpms'][:4]}  {song.key[:48]}")
+    summary = {}
+    for g in GROUPS:
+        for kind, real in (("real changes", True), ("same grid", False)):
+            rs = [r for r in rows if r["group"] == g and r["real_changes"] == real]
+            if rs:
+                summary[f"{g}: {kind}"] = {
+                    "songs": len(rs), "map_90": sum(r["map_share"] >= 0.9 for r in rs),
+                    "constant_90": sum(r["constant_share"] >= 0.9 for r in rs),
+                    "map_share_median": float(np.median([r["map_share"] for r in rs])),
+                    "constant_share_median": float(np.median([r["constant_share"] for r in rs])),
+                    "map_drift_median_ms": float(np.median([r["map_worst_drift_ms"] for r in rs])),
+                    "constant_drift_median_ms": float(np.median([r["constant_worst_drift_ms"] for r in rs])),
+                    "with_changes": sum(r["map_changed"] for r in rs)}
+    return {"songs": rows, "summary": summary}
+
+
+def tempo_change_tracks(seed: int):
+    """(name, SynthTrack with ``beats``) for seeded step and ramp tracks (``ddc_sm.audio.synth``)."""
+    from ddc_sm.audio import synth
+    from ddc_sm.timing.grid import TempoMap
+
+    rng = np.random.default_rng(seed + 500)
+    for i in range(6):  # steps: one to three changes of 3-15 % at whole bars
+        bpm = float(np.round(rng.uniform(90.0, 180.0), 2))
+        entries, beat = [(0.0, bpm)], 0
+        for _ in range(1 + i % 3):
+            beat += 4 * int(rng.integers(10, 24))
+            bpm = float(np.round(bpm * rng.choice([-1, 1]) * rng.uniform(0.03, 0.15) + bpm, 2))
+            entries.append((float(beat), bpm))
+        first = float(np.round(rng.uniform(0.0, 1.5), 3))
+        duration = float(TempoMap(-first, tuple(entries)).time_at(entries[-1][0])) + 30.0  # 30 s after the last
+        yield (f"steps {' -> '.join(f'{v:g}' for _, v in entries)}",
+               synth.tempo_change_track(entries, first, duration, seed=i))
+    for i, (a, b) in enumerate(((100.0, 130.0), (120.0, 125.0), (170.0, 150.0))):
+        yield f"ramp {a:g} -> {b:g} over 60 s", synth.tempo_ramp_track(a, b, 60.0, seed=seed + i)
+
+
+def evaluate_tempo_change_tracks(seed: int, log) -> dict:
+    """Each track's tempo map against its known beats: the largest distance from a true beat to the map's beat
+    of the same number (target: within 10 ms everywhere)."""
+    from ddc_sm.timing.tempo import estimate_tempo_from_onsets, onset_envelope
+    from ddc_sm.timing.tempo_map import estimate_tempo_map
+
+    rows = []
+    for name, track in tempo_change_tracks(seed):
+        onset = onset_envelope(track.samples, track.sample_rate)
+        best = estimate_tempo_from_onsets(onset).best
+        tmap = estimate_tempo_map(onset, best.bpm, best.offset)
+        truth = track.beat_times()
+        numbers = np.round(tmap.timing.beat_at(truth))
+        err = tmap.timing.time_at(numbers) - truth
+        # every true beat has its own map beat: the numbers run on one by one
+        consecutive = bool(np.all(np.diff(numbers) == 1))
+        worst = float(np.max(np.abs(err))) * 1000.0
+        row = {"track": name, "segments": tmap.segments(), "max_abs_ms": worst, "consecutive": consecutive,
+               "ok": worst <= 10.0 and consecutive}
+        rows.append(row)
+        log(f"{'ok ' if row['ok'] else 'BAD'} {name:44s} max |err| {worst:5.1f} ms, {len(row['segments'])} segments")
+    return {"tracks": rows, "ok": sum(r["ok"] for r in rows)}
 
 
 def synthetic_tracks(n: int, seed: int):
@@ -523,6 +663,10 @@ def main(argv: list[str] | None = None) -> int:
                 + (f"; split parts {', '.join(args.part)} only" if args.part else "") + ") ==")
             out["human"] = evaluate_human(root, args.limit, log, peer=args.peer, parts=args.part)
             _print_human_summary(out["human"], log)
+            if args.limit is None:
+                log("\n== songs whose human chart changes tempo (several #BPMS or stops): grid fit ==")
+                out["tempo_changes"] = evaluate_tempo_changes(root, log, parts=args.part)
+                _print_tempo_change_summary(out["tempo_changes"], log)
     if not args.human_only:
         log(f"\n== synthetic tracks ({args.n_synthetic}, seed {args.seed}) ==")
         out["synthetic"] = evaluate_synthetic(args.n_synthetic, args.seed, log)
@@ -535,12 +679,27 @@ def main(argv: list[str] | None = None) -> int:
         for kind, k in s["by_kind"].items():
             log(f"  {kind:13s} {k['ok']}/{k['tracks']} ok, mean start error {k['start_mean_ms']:+.1f} ms, "
                 f"max |err| {k['max_abs_ms']:.1f} ms, max |BPM err| {k['max_abs_bpm_err']:.4f}")
+        log("\n== synthetic tempo changes (steps and ramps): the tempo map against the known beats ==")
+        out["tempo_change_tracks"] = evaluate_tempo_change_tracks(args.seed, log)
+        n_t = len(out["tempo_change_tracks"]["tracks"])
+        log(f"TEMPO CHANGES: {out['tempo_change_tracks']['ok']}/{n_t} tracks within 10 ms at every beat")
         log("\n== controls (no steady beat: a warning, and reliable=False but for the two-tempo song) ==")
         out["controls"] = evaluate_controls(args.seed, log)
         log(f"CONTROLS: {sum(c['ok'] for c in out['controls'])}/{len(out['controls'])} flagged")
     if args.json:
         print(json.dumps(out, indent=1, default=float))
     return 0
+
+
+def _print_tempo_change_summary(t: dict, log) -> None:
+    """Per group and kind: the songs whose human notes our grid holds (>= 90 % within 10 ms of a 16th slot)."""
+    log("\nTEMPO CHANGES: share of the human notes within 10 ms of a 16th slot of our grid; real changes = the "
+        "human chart's first BPM does not hold its own notes (target: >= 90 % for >= 80 % of those songs)")
+    for name, s in t["summary"].items():
+        log(f"  {name:28s} {s['songs']:2d} songs: tempo map >= 90 % on {s['map_90']}/{s['songs']} "
+            f"(median {s['map_share_median']:.1%}, worst drift median {s['map_drift_median_ms']:.1f} ms; "
+            f"{s['with_changes']} with changes); constant baseline {s['constant_90']}/{s['songs']} "
+            f"(median {s['constant_share_median']:.1%}, drift {s['constant_drift_median_ms']:.1f} ms)")
 
 
 def _print_human_summary(h: dict, log) -> None:
@@ -577,6 +736,8 @@ def _print_human_summary(h: dict, log) -> None:
          lambda s: "-" if s["start_median_ms_given_bpm"] is None else
          f"{s['start_median_ms_given_bpm']:+.1f} / {s['start_median_abs_ms_given_bpm']:.1f}")
     line("flagged unreliable", lambda s: str(s["unreliable"]))
+    line("kept one BPM (no tempo changes in the map)", lambda s: count(s, "kept_one_bpm"))
+    line("  a map instead: human notes held better / worse", lambda s: f"{s['map_better']} / {s['map_worse']}")
     line("with each pack's sync convention (pack --match-sync)", lambda s: count(s, "with_pack_sync_within_0.02_bpm_and_10ms_start"))
     if all("librosa_peer_within_0.02_bpm_and_10ms_start" in s for s in groups.values()):
         line("librosa peer (beat_track + line fit) within target", lambda s: count(s, "librosa_peer_within_0.02_bpm_and_10ms_start"))

@@ -13,8 +13,11 @@ class SynthTrack:
     sample_rate: int
     bpm: float
     first_beat: float  # time in seconds of beat 0 (the first kick)
+    beats: np.ndarray | None = None  # the beats' times when the tempo changes (None: constant ``bpm``)
 
     def beat_times(self) -> np.ndarray:
+        if self.beats is not None:
+            return self.beats
         period = 60.0 / self.bpm
         n = int(np.floor((len(self.samples) / self.sample_rate - self.first_beat) / period)) + 1
         return self.first_beat + period * np.arange(n)
@@ -200,25 +203,50 @@ def free_tempo_track(duration: float, *, sample_rate: int = 44100, seed: int = 0
     return SynthTrack(_finish(out, rng, noise_db), sr, float("nan"), float("nan"))
 
 
-def tempo_ramp_track(bpm_start: float, bpm_end: float, duration: float, *, sample_rate: int = 44100,
-                     seed: int = 0, noise_db: float | None = None) -> SynthTrack:
-    """The ``rock`` drum loop with a tempo gliding linearly from ``bpm_start`` to ``bpm_end`` (no constant
-    BPM fits it).  ``bpm`` of the result is the mean tempo, ``first_beat`` is 0."""
-    rng = np.random.default_rng(seed)
-    sr = sample_rate
+def _rock_at(beats: np.ndarray, duration: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """The ``rock`` loop (kick on beats, snare on odd beats, hat on the half beats) on the given beat times."""
     out = np.zeros(int(round(duration * sr)), dtype=np.float32)
     kick, snare, hat = _kick(sr), _snare(sr, rng), _hat(sr, rng)
-    t, k = 0.0, 0
-    while t < duration:
-        bpm = bpm_start + (bpm_end - bpm_start) * t / duration
-        period = 60.0 / bpm
+    for k, t in enumerate(beats):
+        period = (beats[k + 1] - t) if k + 1 < len(beats) else (t - beats[k - 1] if k else 0.5)
         _add(out, kick, t, sr, 1.0)
         if k % 2 == 1:
             _add(out, snare, t, sr, 0.6)
         _add(out, hat, t + period / 2, sr, 0.35)
-        t += period
+    return out
+
+
+def tempo_ramp_track(bpm_start: float, bpm_end: float, duration: float, *, sample_rate: int = 44100,
+                     seed: int = 0, noise_db: float | None = None) -> SynthTrack:
+    """The ``rock`` drum loop with a tempo gliding linearly from ``bpm_start`` to ``bpm_end`` (no constant
+    BPM fits it).  ``bpm`` of the result is the mean tempo, ``first_beat`` is 0; ``beats`` holds the beats."""
+    rng = np.random.default_rng(seed)
+    beats, t = [], 0.0
+    while t < duration:
+        beats.append(t)
+        t += 60.0 / (bpm_start + (bpm_end - bpm_start) * t / duration)
+    beats = np.array(beats)
+    return SynthTrack(_finish(_rock_at(beats, duration, sample_rate, rng), rng, noise_db), sample_rate,
+                      float((bpm_start + bpm_end) / 2), 0.0, beats)
+
+
+def tempo_change_track(bpms: list[tuple[float, float]], first_beat: float, duration: float, *,
+                       sample_rate: int = 44100, seed: int = 0, noise_db: float | None = None) -> SynthTrack:
+    """The ``rock`` drum loop on a tempo that changes at beats: ``bpms`` = [(beat, bpm), ...] from beat 0 (as
+    #BPMS), beat 0 at ``first_beat`` seconds.  ``bpm`` of the result is the first tempo; ``beats`` holds the
+    beats' times (a tempo change falls on a whole beat here; ``ddc_sm.timing.grid.TempoMap(-first_beat, bpms)``
+    is its exact grid)."""
+    starts = [(float(b), float(v)) for b, v in bpms]
+    beats, k, t = [], 0, float(first_beat)
+    while t < duration:
+        beats.append(t)
+        bpm = [v for b, v in starts if b <= k][-1]
+        t += 60.0 / bpm
         k += 1
-    return SynthTrack(_finish(out, rng, noise_db), sr, float((bpm_start + bpm_end) / 2), 0.0)
+    beats = np.array(beats)
+    rng = np.random.default_rng(seed)
+    return SynthTrack(_finish(_rock_at(beats, duration, sample_rate, rng), rng, noise_db), sample_rate,
+                      float(bpms[0][1]), float(first_beat), beats)
 
 
 def noise_track(duration: float, *, sample_rate: int = 44100, seed: int = 0, color: str = "white") -> SynthTrack:

@@ -28,18 +28,23 @@ def run_sync(audio_path: str | os.PathLike, top: int = 3, as_json: bool = False,
     from ddc_sm.audio.decode import load_audio
     from ddc_sm.timing.alignment import grid_alignment, misfit_warning
     from ddc_sm.timing.grid import ConstantTiming
-    from ddc_sm.timing.tempo import estimate_tempo_from_onsets, onset_envelope
+    from ddc_sm.timing.tempo import CONSTANT_GRID_WARNINGS, estimate_tempo_from_onsets, onset_envelope
+    from ddc_sm.timing.tempo_map import estimate_tempo_map
 
     audio = load_audio(audio_path)
     start = time.perf_counter()
     onset = onset_envelope(audio.samples, audio.sample_rate)
     est = estimate_tempo_from_onsets(onset, top=max(1, int(top)))
     best = est.best
+    tmap = estimate_tempo_map(onset, best.bpm, best.offset) if best.confidence > 0 else None
     fit = grid_alignment(onset, ConstantTiming(best.bpm, best.offset))
+    map_fit = grid_alignment(onset, tmap.timing) if tmap is not None and tmap.changed else None
     given = grid_alignment(onset, ConstantTiming(float(bpm), float(offset))) if bpm is not None else None
     seconds = time.perf_counter() - start
     warnings = list(est.warnings)
-    if not fit.fits:
+    if map_fit is not None:  # the tempo map holds what the constant grid could not
+        warnings = [w for w in warnings if not any(k in w for k in CONSTANT_GRID_WARNINGS)]
+    elif not fit.fits:
         warnings.append(misfit_warning(fit, f"the best estimate ({best.bpm:g} BPM, offset {best.offset:.3f})",
                                        best.offset))
     if given is not None and not given.fits:
@@ -55,6 +60,9 @@ def run_sync(audio_path: str | os.PathLike, top: int = 3, as_json: bool = False,
             "candidates": [{"bpm": c.bpm, "offset": c.offset, "confidence": c.confidence} for c in est.candidates],
             "octaves": [{"bpm": b, "offset": o} for b, o in other_octaves(best.bpm, best.offset)],
             "fit": {**fit.as_dict(), "offset_that_fits": round(fit.corrected_offset(best.offset), 4)},
+            "tempo_map": {"changes": map_fit is not None,
+                          "segments": tmap.segments() if map_fit is not None else [],
+                          **({"fit": map_fit.as_dict()} if map_fit is not None else {})},
             "seconds": round(seconds, 3),
         }
         if given is not None:
@@ -69,11 +77,15 @@ def run_sync(audio_path: str | os.PathLike, top: int = 3, as_json: bool = False,
     print("   the same grid at " + ", ".join(f"{b:.3f} BPM (#OFFSET {o:.4f})"
                                          for b, o in other_octaves(best.bpm, best.offset)))
     print(f"fit of #1: {_fit_words(fit)}")
+    if map_fit is not None:
+        print(f"the tempo changes (make writes these #BPMS): {tmap.describe()}")
+        print(f"fit of the tempo map: {_fit_words(map_fit)}")
     if given is not None:
         print(f"fit of --bpm {bpm:g} --offset {offset:g}: {_fit_words(given)}"
               + ("" if given.fits or not given.holds else f"; try --offset {given.corrected_offset(offset):.4f}"))
     print(f"#OFFSET is -(time of beat 0); beat 0 is a downbeat at or before the start. "
-          f"Use: ddc-sm make SONG --bpm {best.bpm:g} --offset {best.offset:.4f}")
+          f"Use: ddc-sm make SONG --bpm {best.bpm:g} --offset {best.offset:.4f}"
+          + (" (a constant grid instead of the tempo map)" if map_fit is not None else ""))
     return 0
 
 

@@ -26,7 +26,7 @@ from ddc_sm.simfiles.folders import existing_simfiles, loaded_simfile
 from ddc_sm.simfiles.meter import estimate_meter, song_meters
 from ddc_sm.simfiles.writer import (GeneratedChart, SongInfo, add_charts, check_targets, new_simfile, recover,
                                     song_lock, write_charts)
-from ddc_sm.timing.grid import (DEFAULT_TOLERANCE_S, GRID_RULES, NOTE_VALUES, ConstantTiming, limit_rule,
+from ddc_sm.timing.grid import (DEFAULT_TOLERANCE_S, GRID_RULES, NOTE_VALUES, ConstantTiming, TempoMap, limit_rule,
                                 simfile_timing, snap_beat, snap_steps)
 
 # Rows per second of audio in the human charts of the split's train songs: 10th percentile to the 75th (to the
@@ -64,8 +64,9 @@ class MakeResult:
     written: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # asked difficulties that the song already had
     charts: list[GeneratedChart] = field(default_factory=list)
-    bpm: float | None = None
+    bpm: float | None = None  # the tempo at beat 0
     offset: float | None = None
+    bpms: tuple[tuple[float, float], ...] = ()  # #BPMS written: (beat, BPM) from beat 0 (one entry: constant)
     warnings: list[str] = field(default_factory=list)
     alignment: "GridAlignment | None" = None  # how the grid charted on fits the audio (ddc_sm.timing.alignment)
     previews: list[Path] = field(default_factory=list)  # preview pages written (``preview=True``)
@@ -477,9 +478,13 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
     onset = onset_envelope(audio.samples, audio.sample_rate)
     if timing is None:
         given = _given_grid_words(bpm, offset)
+        estimated_grid = bpm is None and offset is None
         bpm, offset = _resolve_tempo(audio, bpm, offset, result, say, offset_shift, onset=onset)
         timing = ConstantTiming(bpm, offset)
+        if estimated_grid:  # where the tempo really changes, a tempo map (ddc_sm.timing.tempo_map)
+            timing = _tempo_map(onset, timing, result, say, offset_shift)
         result.bpm, result.offset = bpm, offset
+        result.bpms = tuple(timing.bpms) if isinstance(timing, TempoMap) else ((0.0, float(bpm)),)
         grid_name = given or f"the estimated grid ({bpm:g} BPM, offset {offset:.3f})"
         fix, grid_offset = "try --offset {:.3f}", offset
     else:
@@ -517,7 +522,7 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
         if music != audio_path:
             say(f"StepMania cannot play {audio_path.suffix} files: the chart plays {music.name}")
         info = SongInfo(meta.title, meta.artist, music.name, float(bpm), float(offset), start, length,
-                        subtitle=meta.subtitle)
+                        subtitle=meta.subtitle, bpms=result.bpms)
         texts = {p: str(new_simfile(p.suffix.lower().lstrip("."), info, [by_name[d] for d in ds]))
                  for p, ds in targets.items()}
     write_charts(texts, overwrite=True)
@@ -565,6 +570,25 @@ def _measure_grid(onset, timing, grid_name: str, offset: float, fix: str, result
     if not fit.fits:
         result.warnings.append(misfit_warning(fit, grid_name, offset, fix))
     return fit
+
+
+def _tempo_map(onset, constant: ConstantTiming, result: MakeResult, say, shift: float = 0.0):
+    """The estimated constant grid ``constant`` (already moved ``shift`` seconds later), or the tempo map that
+    replaces it where the song's tempo really changes (:mod:`ddc_sm.timing.tempo_map`, moved ``shift`` too).
+    With a map, the estimate's warnings about beats off a constant grid are replaced by one line naming the
+    segments."""
+    from ddc_sm.timing.sync_convention import shifted_offset
+    from ddc_sm.timing.tempo import CONSTANT_GRID_WARNINGS
+    from ddc_sm.timing.tempo_map import estimate_tempo_map, shifted_map
+
+    unshifted = shifted_offset(constant.bpm, constant.offset, -shift) if shift else constant.offset
+    est = estimate_tempo_map(onset, constant.bpm, unshifted)
+    if not est.changed:
+        return constant
+    timing = shifted_map(est.timing, shift) if shift else est.timing
+    result.warnings = [w for w in result.warnings if not any(k in w for k in CONSTANT_GRID_WARNINGS)]
+    say(f"tempo changes: {est.describe()}")
+    return timing
 
 
 def _resolve_tempo(audio: Audio, bpm, offset, result: MakeResult, say, shift: float = 0.0,

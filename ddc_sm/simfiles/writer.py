@@ -70,6 +70,7 @@ class SongInfo:
     sample_start: float
     sample_length: float
     subtitle: str = ""
+    bpms: tuple[tuple[float, float], ...] = ()  # #BPMS as (beat, BPM) from beat 0 (empty: ``bpm`` throughout)
 
 
 def _fmt(x: float) -> str:
@@ -101,7 +102,7 @@ def new_simfile(kind: str, info: SongInfo, charts: list[GeneratedChart]):
     sim.credit = CREDIT
     sim.music = info.music
     sim.offset = _fmt(info.offset)
-    sim.bpms = f"{_fmt(0.0)}={_fmt(info.bpm)}"
+    sim.bpms = ",".join(f"{_fmt(b)}={_fmt(v)}" for b, v in (info.bpms or ((0.0, info.bpm),)))
     sim.samplestart = _fmt(info.sample_start)
     sim.samplelength = _fmt(info.sample_length)
     for chart in charts:

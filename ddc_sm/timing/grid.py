@@ -92,6 +92,51 @@ class ConstantTiming:
 
 
 @dataclass(frozen=True)
+class TempoMap:
+    """A tempo that changes at beats, as StepMania's #BPMS writes it: ``bpms`` = ((beat, bpm), ...), the first at
+    beat 0, beats increasing; #OFFSET ``offset`` (beat 0 is at ``-offset`` seconds).  Time is continuous across
+    a change; before beat 0 the first tempo holds, after the last change the last one.  One entry is a constant
+    tempo (:class:`ConstantTiming`'s grid)."""
+
+    offset: float
+    bpms: tuple[tuple[float, float], ...]
+
+    def __post_init__(self):
+        beats = np.array([float(b) for b, _ in self.bpms], dtype=np.float64)
+        bpm = np.array([float(v) for _, v in self.bpms], dtype=np.float64)
+        if len(beats) == 0 or beats[0] != 0.0 or np.any(np.diff(beats) <= 0) or np.any(bpm <= 0):
+            raise ValueError(f"a tempo map starts at beat 0 with increasing beats and positive BPMs: {self.bpms}")
+        starts = -self.offset + np.concatenate([[0.0], np.cumsum(np.diff(beats) * 60.0 / bpm[:-1])])
+        object.__setattr__(self, "_beats", beats)
+        object.__setattr__(self, "_bpm", bpm)
+        object.__setattr__(self, "_starts", starts)
+
+    @property
+    def bpm(self) -> float:
+        """The tempo at beat 0."""
+        return float(self._bpm[0])
+
+    @property
+    def constant(self) -> bool:
+        return len(self.bpms) == 1
+
+    def beat_at(self, t: np.ndarray) -> np.ndarray:
+        t = np.asarray(t, dtype=np.float64)
+        i = np.clip(np.searchsorted(self._starts, t, side="right") - 1, 0, len(self._starts) - 1)
+        return self._beats[i] + (t - self._starts[i]) * self._bpm[i] / 60.0
+
+    def time_at(self, beats: np.ndarray) -> np.ndarray:
+        b = np.asarray(beats, dtype=np.float64)
+        i = np.clip(np.searchsorted(self._beats, b, side="right") - 1, 0, len(self._beats) - 1)
+        return self._starts[i] + (b - self._beats[i]) * 60.0 / self._bpm[i]
+
+    def seconds_per_beat(self, beats: np.ndarray) -> np.ndarray:
+        b = np.asarray(beats, dtype=np.float64)
+        i = np.clip(np.searchsorted(self._beats, b, side="right") - 1, 0, len(self._beats) - 1)
+        return 60.0 / self._bpm[i]
+
+
+@dataclass(frozen=True)
 class EngineTiming:
     """Any StepMania timing (BPM changes, stops) through a ``simfile`` TimingEngine."""
 
