@@ -83,6 +83,12 @@ def test_tempo_steps_are_found_within_10_ms(bpms):
     assert all(float(b).is_integer() for b, _ in est.timing.bpms) and est.timing.offset >= 0.0
 
 
+@pytest.mark.parametrize("make", [lambda: synth.free_tempo_track(40.0, sample_rate=SR, seed=0),
+                                  lambda: synth.noise_track(30.0, sample_rate=SR)])
+def test_audio_without_a_steady_beat_gets_no_tempo_map(make):
+    assert not _map_of(make()).changed
+
+
 def test_a_tempo_ramp_is_followed_within_10_ms():
     track = synth.tempo_ramp_track(120.0, 125.0, 60.0, sample_rate=SR)
     est = _map_of(track)

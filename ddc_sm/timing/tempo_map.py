@@ -21,8 +21,8 @@ recording that drifts), this module follows the beat and writes the tempo as a f
    them (the short-window onset strength folded by the map's beat phase; ``tempo.LATENCY_S``).
 5. The map is tried only when the constant grid holds fewer than ``CONSTANT_HOLDS`` of the tracked beats within
    ``HOLD_TOL_S``, and replaces it only when the audio agrees (:func:`ddc_sm.timing.alignment.grid_alignment`):
-   at least ``MIN_GAIN`` fewer of the strong onsets off its 16th notes, and one lag holding over as much of the
-   song.
+   at least ``MIN_GAIN`` fewer of the strong onsets off its 16th notes, one lag holding over as much of the
+   song, and a grid that fits (``GridAlignment.fits``: audio without a steady beat gets no map).
 
 Changes are put on whole beats (StepMania's #BPMS allows any beat; charters use whole beats or bars).  Stops,
 delays and warps are not estimated.
@@ -376,6 +376,7 @@ def estimate_tempo_map(onset, bpm: float, offset: float) -> TempoMapEstimate:
     details.update({"segments": len(entries), "constant_off_grid": round(fit_c.off_grid, 3),
                     "map_off_grid": round(fit_m.off_grid, 3), "constant_held": round(fit_c.held, 3),
                     "map_held": round(fit_m.held, 3)})
-    if len(entries) < 2 or fit_m.off_grid > fit_c.off_grid - MIN_GAIN or fit_m.held < fit_c.held:
+    if (len(entries) < 2 or not fit_m.fits or fit_m.off_grid > fit_c.off_grid - MIN_GAIN
+            or fit_m.held < fit_c.held):
         return TempoMapEstimate(constant, False, details)
     return TempoMapEstimate(timing, True, details)
