@@ -79,6 +79,16 @@ def test_octaves_resolved_into_80_to_200():
     assert abs(phase_error(est.best, 240.0, 0.1)) <= 0.005
 
 
+def test_even_sixteenths_are_written_at_the_octave_above_200():
+    # even clicks 420 times a minute: 16th notes of 105 BPM, which charters write as 8ths of 210 (Goin' Under);
+    # an accented metronome at 240 (the test above) has no such even pulse and stays at 120
+    clicks = synth.click_track(420.0, 0.1, 30.0, sample_rate=SR, beats_per_measure=1)
+    est = estimate_tempo(clicks.samples, SR)
+    assert est.best.bpm == pytest.approx(210.0, abs=0.01)
+    assert any(abs(c.bpm - 105.0) < 0.02 for c in est.candidates[1:])
+    assert abs(phase_error(est.best, 420.0, 0.1)) <= 0.005
+
+
 def test_top_candidates_sorted_with_confidences():
     track = synth.drum_track(133.0, 0.5, 25.0, sample_rate=SR, noise_db=-20.0)
     est = estimate_tempo(track.samples, SR, top=3)

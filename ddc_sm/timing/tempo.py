@@ -11,7 +11,8 @@ Conventions
 * A beat's time is the *attack* of the sounds on it (where a player expects the arrow to hit), not the
   loudest moment after it.
 * BPMs are resolved into 80-200 (StepMania's usual range): a song felt at 240 BPM comes out at 120 with
-  240 among the candidates.
+  240 among the candidates, unless the music moves in even 8ths and 16ths of 120 (``octave_up``): then it is
+  written at 240, as charters write such songs.
 
 Method
 ------
@@ -26,7 +27,8 @@ Method
    whose beats stand out most in the folded onset strength wins (the comb hardly tells 3:2 relatives).
 3. Metrical level: the family's tempi within 80-200 BPM; of two (``b`` and ``2b``), the faster one unless
    the slower one's half-beats carry (almost) no onsets: StepMania charts count the beat a dancer steps
-   to (170 rather than 85).
+   to (170 rather than 85).  Above 200 BPM as a charter writes it: ``2b`` when ``b``'s half-beats are about as strong as its
+   beats and ``2b``'s half-beats carry onsets too (:func:`octave_up`, fitted on train+valid charts).
 4. Fine tempo: the BPM maximising the energy of the *whole song's* onset strength at the beat frequency
    and its 2nd and 4th harmonics (chirp-z zoom DFT over +-1.2 %, parabolic interpolation).
 5. Whole-song grid: the onset strength of each 10 s segment is folded at the beat period and its shift
@@ -96,6 +98,16 @@ FAMILY_COMB_SHARE = 0.85
 # of two levels b and 2b in BPM_RANGE, 2b unless b's half-beats are below this share of its beats.  Synthetic:
 # at 0.10 the benchmark's 96.2 BPM tone track comes out at 192.4 (29/30); tv: 0.10/0.20 flat
 HALF_RATIO_FOR_DOUBLE = 0.15
+# the charter's octave above the range: a level b in BPM_RANGE whose double 2b is above it is written at 2b when
+# b's half-beats carry at least OCTAVE_UP_SLOW_RATIO of its beats and 2b's half-beats at least OCTAVE_UP_HALF_RATIO
+# of its own (even 8ths and 16ths of b: charters write Goin' Under at 210, not 105).  Fitted on the train+valid
+# constant songs whose human BPM is b or 2b (`python benchmarks/bpm_octaves.py --octave-evidence` prints both
+# ratios per song): of the 4 charted at 2b, 3 have 0.77-0.89 and 0.33-0.55 (the 4th 0.53 and 0.00); of the 58
+# charted at b, those with 2b's ratio above 0.15 have b's at most 0.72, and those with b's above 0.75 have 2b's
+# at most 0.03.  Up to MAX_WRITTEN_BPM (charters' dominant BPMs in train+valid reach 370: a prior, not a band).
+OCTAVE_UP_SLOW_RATIO = 0.75
+OCTAVE_UP_HALF_RATIO = 0.27
+MAX_WRITTEN_BPM = 400.0
 
 # rounding to a whole or half BPM (design: the synthetic target's 5 ms; tv: 3 ms/8 ms and 0.5 ms/2 ms flat)
 ROUND_DRIFT_MS = 5.0  # a rounded BPM may be off the onsets by at most this much at either end of the song
@@ -819,10 +831,31 @@ def _choose_family(env: np.ndarray, hop_s: float, peaks: list[tuple[float, float
 def _choose_level(env: np.ndarray, hop_s: float, bpm0: float) -> float:
     levels = _octaves_in_range(bpm0)
     if len(levels) == 1:
-        return levels[0]
-    slow = _level(env, hop_s, _refine_bpm(env, hop_s, levels[0]))
-    # two levels in range: the faster one unless the slower one's half-beats are (almost) empty
-    return 2 * slow.bpm if slow.half_ratio >= HALF_RATIO_FOR_DOUBLE else slow.bpm
+        chosen = levels[0]
+    else:
+        slow = _level(env, hop_s, _refine_bpm(env, hop_s, levels[0]))
+        # two levels in range: the faster one unless the slower one's half-beats are (almost) empty
+        chosen = 2 * slow.bpm if slow.half_ratio >= HALF_RATIO_FOR_DOUBLE else slow.bpm
+    return octave_up(env, hop_s, chosen)
+
+
+def octave_evidence(env: np.ndarray, hop_s: float, bpm: float) -> tuple[float, float]:
+    """(half-beats / beats at ``bpm``, the same at ``2 * bpm``, refined): what :func:`octave_up` decides on."""
+    fast = _level(env, hop_s, _refine_bpm(env, hop_s, 2 * bpm))
+    return _level(env, hop_s, bpm).half_ratio, fast.half_ratio
+
+
+def octave_up(env: np.ndarray, hop_s: float, bpm: float) -> float:
+    """``2 * bpm`` where a charter would write the double above ``BPM_RANGE`` (``bpm``'s half-beats carry at least
+    ``OCTAVE_UP_SLOW_RATIO`` of its beats and the double's at least ``OCTAVE_UP_HALF_RATIO`` of its own), else
+    ``bpm``."""
+    double = 2 * bpm
+    if double <= BPM_RANGE[1] * (1 + 1e-3) or double > MAX_WRITTEN_BPM:
+        return bpm
+    slow_ratio, fast_ratio = octave_evidence(env, hop_s, _refine_bpm(env, hop_s, bpm))
+    if slow_ratio >= OCTAVE_UP_SLOW_RATIO and fast_ratio >= OCTAVE_UP_HALF_RATIO:
+        return _refine_bpm(env, hop_s, double)
+    return bpm
 
 
 def _robust_z(profile: np.ndarray) -> np.ndarray:
