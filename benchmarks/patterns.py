@@ -21,7 +21,11 @@ median over the charts of that difficulty; a ``*`` marks a median outside the hu
 The last figure is the musicality critic's score (:mod:`ddc_sm.selection.critic`, the shipped ``critic.pt``,
 trained on the train part's human charts against corrupted copies): near 1 for arrows it takes for a human
 charter's.  The ``random arrows`` column is the test charts with every single tap moved to a random panel (the
-same times, holds and mines), to show how far apart the critic puts them.
+same times, holds and mines), to show how far apart the critic puts them.  With ``--generated`` the ``DDC peer``
+column is the original DDC's step selection (``../shared/peers/ddc``, MIT; :meth:`benchmarks.ddc_peer.selection.
+DDCPeerSelector.generate`, rows sampled from it, seeded, with the same hold rule as ours) on the step times of our
+generated charts, so the two columns differ in the arrows only (DDC writes no mines or rolls); it is absent
+when the peer's files are (or with ``--no-peer``).
 """
 
 from __future__ import annotations
@@ -133,14 +137,32 @@ def make_songs(songs: dict, out_dir: Path, log=print, extra_args: Sequence[str] 
     return out
 
 
-def generate(test_songs: dict, out_dir: Path, log=print, extra_args: Sequence[str] = ()) -> list[ChartFigures]:
+def ddc_peer_selector(log=print):
+    """The original DDC's step selection (benchmarks/ddc_peer), or None when its files are absent."""
+    from benchmarks.ddc_peer.placement import PeerUnavailable
+    from benchmarks.ddc_peer.selection import DDCPeerSelector
+
+    try:
+        return DDCPeerSelector.load()
+    except PeerUnavailable as exc:
+        log(f"  no DDC peer column: {exc}")
+        return None
+
+
+def generate(test_songs: dict, out_dir: Path, log=print, extra_args: Sequence[str] = (),
+             peer=None) -> list[ChartFigures]:
     """Figures of the charts ``ddc-sm make -d all`` writes for a copy of each test song's audio in ``out_dir``
-    (:func:`make_songs`; songs already generated there are reused)."""
+    (:func:`make_songs`; songs already generated there are reused); with ``peer`` (a ``DDCPeerSelector``) also
+    of its arrows on the same step times (part ``ddc peer``, seed 0)."""
     charts = []
     for key, generated, reused in make_songs(test_songs, out_dir, log=log, extra_args=extra_args):
         for c in generated.charts:
             charts.append(ChartFigures(key, "generated", c.difficulty,
                                        chart_figures(c.times, c.rows, c.beats, c.difficulty)))
+            if peer is not None:
+                rows = peer.generate(c.times, seed=0)
+                charts.append(ChartFigures(key, "ddc peer", c.difficulty,
+                                           chart_figures(c.times, rows, c.beats, c.difficulty)))
         log(f"  {key}: {len(generated.charts)} charts" + (" (generated before, reused)" if reused else ""))
     return charts
 
@@ -154,7 +176,8 @@ def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] 
         fit = [c.figures for c in charts if c.difficulty == d and c.part in ("train", "valid")]
         test = [c.figures for c in charts if c.difficulty == d and c.part == "test"]
         bad = [c.figures for c in charts if c.difficulty == d and c.part == "corrupted"]
-        gen = [c.figures for c in generated if c.difficulty == d]
+        gen = [c.figures for c in generated if c.difficulty == d and c.part == "generated"]
+        peer = [c.figures for c in generated if c.difficulty == d and c.part == "ddc peer"]
         rows = {}
         for key, _, _ in FIGURES:
             lo, hi = (float(np.percentile([f[key] for f in fit], q)) for q in RANGE) if fit else (np.nan, np.nan)
@@ -162,7 +185,7 @@ def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] 
             def outside(v: float) -> bool:
                 return bool(fit) and not (lo - 1e-9 <= v <= hi + 1e-9)
 
-            for name, group in (("test", test), ("generated", gen), ("random arrows", bad)):
+            for name, group in (("test", test), ("generated", gen), ("ddc peer", peer), ("random arrows", bad)):
                 if group:
                     values = [f[key] for f in group]
                     median = float(np.median(values))
@@ -171,7 +194,7 @@ def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] 
                     entry[name + "_charts_outside"] = sum(outside(v) for v in values)
             rows[key] = entry
         out[d] = {"charts": {"train+valid": len(fit), "test": len(test), "generated": len(gen),
-                             "random arrows": len(bad)}, "figures": rows}
+                             "ddc peer": len(peer), "random arrows": len(bad)}, "figures": rows}
     return out
 
 
@@ -186,7 +209,8 @@ def print_table(summary: dict, with_generated: bool) -> None:
         n = block["charts"]
         head = f"{d}: {n['train+valid']} train+valid charts, {n['test']} test"
         print("\n" + head + (f", {n['generated']} generated" if with_generated else ""))
-        names = ("test",) + (("generated",) if with_generated else ()) + ("random arrows",)
+        names = ("test",) + (("generated",) if with_generated else ()) + \
+            (("ddc peer",) if n.get("ddc peer") else ()) + ("random arrows",)
         print(f"  {'figure':20} {'human P10-P90':>14}" + "".join(f" {n + ' median':>17} {'out':>5}" for n in names))
         for key, label, how in FIGURES:
             e = block["figures"][key]
@@ -214,6 +238,7 @@ def main(argv=None) -> int:
                     help="where the generated songs go (kept, and reused when present); default: a temporary folder")
     ap.add_argument("--candidates", type=int, default=1,
                     help="make's --candidates for the generated charts (the critic then both picks and scores them)")
+    ap.add_argument("--no-peer", action="store_true", help="without the DDC peer's arrows (--generated)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = ap.parse_args(argv)
     if not args.root.exists():
@@ -225,11 +250,12 @@ def main(argv=None) -> int:
         log = (lambda m: print(m, file=sys.stderr)) if args.json else print
         log(f"charting the {len(test_songs)} test songs' audio with `ddc-sm make -d all` ...")
         extra = ["--candidates", str(args.candidates)] if args.candidates > 1 else []
+        peer = None if args.no_peer else ddc_peer_selector(log)
         if args.generated_dir is not None:
-            generated = generate(test_songs, args.generated_dir, log=log, extra_args=extra)
+            generated = generate(test_songs, args.generated_dir, log=log, extra_args=extra, peer=peer)
         else:
             with tempfile.TemporaryDirectory(prefix="ddc-sm-patterns-") as tmp:
-                generated = generate(test_songs, Path(tmp), log=log, extra_args=extra)
+                generated = generate(test_songs, Path(tmp), log=log, extra_args=extra, peer=peer)
     summary = summarise(charts, generated)
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -1,5 +1,6 @@
 """The original DDC step-selection model (``model_ss-23628``) as a benchmark peer: perplexity and accuracy
-of human step rows given the human step times.
+of human step rows given the human step times, and charts of its own arrows for given step times
+(:meth:`DDCPeerSelector.generate`, used by ``benchmarks/patterns.py --generated``).
 
 Architecture (``SymNet`` as the released server built it; numpy re-implementation):
     input per step k: the previous row as a "bag of arrows" (17 values: index 0 = start symbol ``<-1>``,
@@ -47,6 +48,12 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _gaps(times: np.ndarray) -> np.ndarray:
+    """(N, 2): each step's gaps to the previous and the next step in seconds (0 at the ends), DDC's input."""
+    padded = np.concatenate([times[:1], times, times[-1:]])
+    return np.stack([padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1]], axis=1)
+
+
 class DDCPeerSelector:
     def __init__(self, weights: dict[str, np.ndarray]):
         w = {k: np.asarray(v, np.float64) for k, v in weights.items()}
@@ -83,26 +90,60 @@ class DDCPeerSelector:
         n = len(rows)
         if n == 0:
             return np.zeros((0, self.out_w.shape[1]))
-        padded = np.concatenate([times[:1], times, times[-1:]])
-        gaps = np.stack([padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1]], axis=1)
+        gaps = _gaps(times)
         prev = [START] + list(rows[:-1])
         x_all = np.stack([self.encode_input(p) for p in prev]) @ self.proj_w + gaps @ self.proj_nosym_w + self.proj_b
         state = [(np.zeros(self.size), np.zeros(self.size)) for _ in self.cells]
         out = np.empty((n, self.out_w.shape[1]))
         for k in range(n):
-            h_in = x_all[k]
-            for layer, (mat, bias) in enumerate(self.cells):
-                c, h = state[layer]
-                gates = np.concatenate([h_in, h]) @ mat + bias
-                i, j, f, o = np.split(gates, 4)
-                c = c * _sigmoid(f + FORGET_BIAS) + _sigmoid(i) * np.tanh(j)
-                h = np.tanh(c) * _sigmoid(o)
-                state[layer] = (c, h)
-                h_in = h
-            logits = h_in @ self.out_w + self.out_b
-            logits -= logits.max()
-            out[k] = logits - np.log(np.exp(logits).sum())
+            out[k] = self._step(x_all[k], state)
         return out
+
+    def _step(self, x: np.ndarray, state: list) -> np.ndarray:
+        """One LSTM step from the projected input ``x`` (updates ``state``); log-probabilities (257,)."""
+        h_in = x
+        for layer, (mat, bias) in enumerate(self.cells):
+            c, h = state[layer]
+            gates = np.concatenate([h_in, h]) @ mat + bias
+            i, j, f, o = np.split(gates, 4)
+            c = c * _sigmoid(f + FORGET_BIAS) + _sigmoid(i) * np.tanh(j)
+            h = np.tanh(c) * _sigmoid(o)
+            state[layer] = (c, h)
+            h_in = h
+        logits = h_in @ self.out_w + self.out_b
+        logits -= logits.max()
+        return logits - np.log(np.exp(logits).sum())
+
+    def generate(self, times, seed: int = 0, temperature: float = 1.0) -> list[str]:
+        """DDC's arrows for the step ``times``: each row sampled (seeded) from the model's distribution given the
+        rows before it, as DDC's released demo charts, restricted to rows that are playable: not empty, and
+        holds well-formed (a held column gets nothing or its tail, a free one never a tail, and no more holds
+        open than steps left to close them, so the last row leaves none open).  The restriction is ours (DDC
+        itself repairs nothing); ddc_sm's own beam search has the same hold rule."""
+        times = np.asarray(times, np.float64)
+        n = len(times)
+        if n == 0:
+            return []
+        rng = np.random.default_rng(seed)
+        labels = [np.base_repr(k, N_CLASSES).zfill(N_ARROWS) for k in range(N_CLASSES ** N_ARROWS)]
+        classes = np.array([[int(c) for c in r] for r in labels])  # (256, 4)
+        gaps = _gaps(times)
+        state = [(np.zeros(self.size), np.zeros(self.size)) for _ in self.cells]
+        held = np.zeros(N_ARROWS, dtype=bool)
+        prev, rows = START, []
+        for k in range(n):
+            x = self.encode_input(prev) @ self.proj_w + gaps[k] @ self.proj_nosym_w + self.proj_b
+            lp = self._step(x, state)[1:] / temperature  # the 256 rows
+            tails_ok = np.all((classes != 3) | held, axis=1)
+            held_ok = np.all(~held | (classes == 0) | (classes == 3), axis=1)
+            after = (held & (classes != 3)) | (classes == 2)
+            ok = tails_ok & held_ok & (after.sum(axis=1) <= n - 1 - k) & (classes != 0).any(axis=1)
+            p = np.where(ok, np.exp(lp - lp[ok].max()), 0.0)
+            choice = int(rng.choice(len(labels), p=p / p.sum()))
+            rows.append(labels[choice])
+            held = after[choice]
+            prev = labels[choice]
+        return rows
 
     def score(self, rows: list[str], times: np.ndarray) -> dict:
         """Per-step negative log-likelihood (nats), perplexity and argmax accuracy of DDC rows."""

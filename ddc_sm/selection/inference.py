@@ -34,11 +34,15 @@ NO_CROSSOVER_DIFFICULTIES = (0, 1, 2)  # Beginner, Easy, Medium: charts never as
 # Panels on which no single step follows the last step row's panel within 0.3 s (a jack or a footswitch in any
 # footing, a sideswitch on Left/Right; see ddc_sm.selection.beam_search.FAST_REPEAT_S), by difficulty index.
 # Beginner, Easy, Medium: all four; their train+valid human charts have none: the 90th percentile of jacks,
-# footswitches and sideswitches per 100 steps is 0 for each of them (Medium's jacks: 0.57).  Hard, Challenge:
-# Left and Right only; their human charts have sideswitches at 0.13 per 100 steps at the 90th percentile, but
-# footswitches (0.39, 0.91) and jacks (1.49, 3.32) on Up/Down are theirs.  Regenerate: python benchmarks/patterns.py
+# footswitches and sideswitches per 100 steps is 0 for each of them (Medium's jacks: 0.57).  Hard: all four too;
+# its human charts have few: footswitches 0.37, sideswitches 0.12 per 100 steps at the 90th percentile (jacks 1.83,
+# median 0), and guarding Left/Right only left the generated Hard charts with 0.42 footswitches per 100 steps in
+# the median (Up/Down repeats, which the feet's alternation makes footswitches), above that range.  Challenge:
+# Left and Right only; its human charts have sideswitches at 0.12 at the 90th percentile, but footswitches (0.89)
+# and jacks (3.20) on Up/Down are theirs.  Regenerate the ranges: python benchmarks/patterns.py (the human P10-P90
+# column, fitted on train+valid)
 # (bitmasks, bit c for column c: beam_search.ALL_PANELS 0b1111, beam_search.SIDE_PANELS 0b1001)
-FAST_REPEAT_PANELS = {0: 0b1111, 1: 0b1111, 2: 0b1111, 3: 0b1001, 4: 0b1001}
+FAST_REPEAT_PANELS = {0: 0b1111, 1: 0b1111, 2: 0b1111, 3: 0b1111, 4: 0b1001}
 # (share, slack): by any point of a chart at most share * steps + slack of its steps are jumps; without them a
 # model that falls into a run of jumps can write a Medium chart of nothing else.  Fitted on the train+valid songs
 # of ../shared/data (never test): the slack as chosen by hand, the share the smallest on a 0.05 grid with which
@@ -177,8 +181,9 @@ class StepSelector:
         ``seed=None`` runs plain (most-likely-sequence) beam search instead, which tends to loop.
         ``temperature`` defaults to the bundle's ``config["decode"]["temperature"]``.  Rows of mines only are
         not emitted unless ``config["decode"]["mine_only_rows"]`` (a placed step should be stepped on).
-        Beginner, Easy and Medium charts never ask for a crossover nor for a jack or footswitch (the same panel
-        again within 0.3 s), Hard and Challenge charts for none on Left/Right (:data:`FAST_REPEAT_PANELS`), and
+        Beginner, Easy and Medium charts never ask for a crossover, Beginner to Hard charts never for a jack or
+        footswitch (the same panel again within 0.3 s), Challenge charts for none on Left/Right
+        (:data:`FAST_REPEAT_PANELS`), and
         no chart has more jumps than its
         difficulty's ``JUMP_BUDGET`` allows.  Jump rows get the difficulty's
         ``config["decode"]["jump_logit_bias"]`` (0 where it has none).
