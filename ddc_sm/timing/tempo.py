@@ -703,7 +703,7 @@ def estimate_tempo_from_onsets(onset: OnsetEnvelope, top: int = 3, latency_s: fl
         return _fallback(f"no steady beat found (silence/noise/free tempo); using fallback {FALLBACK_BPM:g} BPM, "
                          "offset 0: check sync or set --bpm/--offset", details)
     # the family of octave-related tempi whose beats stand out most, and its metrical level in BPM_RANGE
-    bpm = _choose_level(env, hop_s, _choose_family(env, hop_s, peaks))
+    bpm = octave_level(env, hop_s, _choose_family(env, hop_s, peaks))
     grid = _settle(env, hop_s, _refine_bpm(env, hop_s, bpm))
     details["unrounded_bpm"] = round(grid.level.bpm, 5)
     rounded = _try_rounding(env, hop_s, grid, duration)
@@ -828,7 +828,11 @@ def _choose_family(env: np.ndarray, hop_s: float, peaks: list[tuple[float, float
     return best_bpm
 
 
-def _choose_level(env: np.ndarray, hop_s: float, bpm0: float) -> float:
+def octave_level(env: np.ndarray, hop_s: float, bpm0: float) -> float:
+    """The metrical level of ``bpm0``'s octave family that :func:`estimate_tempo` writes for the onsets ``env``:
+    one in ``BPM_RANGE`` (the faster of two unless the slower one's half-beats are almost empty), or the octave
+    above it that :func:`octave_up` chooses (refined on ``env``).  ``benchmarks/sync.py`` gives a peer beat
+    tracker's BPM the same octave with it."""
     levels = _octaves_in_range(bpm0)
     if len(levels) == 1:
         chosen = levels[0]
