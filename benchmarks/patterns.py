@@ -8,8 +8,8 @@ range of the human charts.
 For every chart (:func:`ddc_sm.simfiles.footing.pattern_stats`, :func:`ddc_sm.simfiles.stats.chart_stats`): each
 tech count of its footing per 100 steps (crossovers, footswitches, sideswitches, jacks, brackets, doublesteps), the
 longest stream (steps in a run of 16ths), the share of rest measures, the shares of steps that are jumps, that
-start a hold or roll, that start a roll, mines per step, and the shares of steps on 8th and on 16th notes (from
-the beats).  Beside each median, how many of the charts lie outside the human range.
+start a hold or roll, that start a roll, the share of hold/roll tails in a row with a step, mines per step, and
+the shares of steps on 8th and on 16th notes (from the beats).  Beside each median, how many of the charts lie outside the human range.
 
 The human range is the 10th-90th percentile of the train+valid charts of that difficulty (the songs the shipped
 weights were trained and tuned on; a song the split file does not list goes where training puts it, never to
@@ -49,6 +49,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ddc_sm.simfiles.footing import TECH  # noqa: E402  (after the repository is on the path)
+from ddc_sm.simfiles.rows import step_columns  # noqa: E402
 
 # (key, label, format): the per-chart figures, in the order printed
 FIGURES = tuple((f"tech_{t}_per_100", f"{t} /100", "{:.2f}") for t in TECH) + (
@@ -57,6 +58,7 @@ FIGURES = tuple((f"tech_{t}_per_100", f"{t} /100", "{:.2f}") for t in TECH) + (
     ("jump_share", "jumps %", "pct"),
     ("hold_share", "hold/roll heads %", "pct"),
     ("roll_share", "rolls %", "pct"),
+    ("tail_step_share", "tails with a step %", "pct"),
     ("mine_share", "mines /100 steps", "pct"),
     ("eighth_share", "8th notes %", "pct"),
     ("sixteenth_share", "16th notes %", "pct"),
@@ -159,10 +161,12 @@ def generate(test_songs: dict, out_dir: Path, log=print, extra_args: Sequence[st
         for c in generated.charts:
             charts.append(ChartFigures(key, "generated", c.difficulty,
                                        chart_figures(c.times, c.rows, c.beats, c.difficulty)))
-            if peer is not None:
-                rows = peer.generate(c.times, seed=0)
+            if peer is not None:  # on our step rows' times (not on our tail-only or mine-only rows)
+                steps = [(t, b) for t, b, r in zip(c.times, c.beats, c.rows) if step_columns(r)]
+                times, beats = [t for t, _ in steps], [b for _, b in steps]
+                rows = peer.generate(times, seed=0)
                 charts.append(ChartFigures(key, "ddc peer", c.difficulty,
-                                           chart_figures(c.times, rows, c.beats, c.difficulty)))
+                                           chart_figures(times, rows, beats, c.difficulty)))
         log(f"  {key}: {len(generated.charts)} charts" + (" (generated before, reused)" if reused else ""))
     return charts
 

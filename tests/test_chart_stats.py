@@ -22,3 +22,11 @@ def test_chart_stats_roll_and_mine_shares():
     assert stats["steps"] == 2  # the roll head and the tap; mines and tails are not steps
     assert stats["roll_share"] == 0.5 and stats["hold_share"] == 0.5
     assert stats["mine_share"] == 3 / 2
+
+
+def test_chart_stats_tail_step_share_counts_tails_in_a_row_with_a_step():
+    rows = ["2000", "0100", "3010", "0200", "0000", "0301", "2000", "3000"]
+    # three tails: one beside a tap (row 2), one beside a tap (row 5), one alone (row 7)
+    stats = chart_stats([0.5 * i for i in range(len(rows))], rows)
+    assert abs(stats["tail_step_share"] - 2 / 3) < 1e-9
+    assert chart_stats([0.0, 0.5], ["1000", "0100"])["tail_step_share"] == 0.0  # no tails

@@ -19,6 +19,7 @@ from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.errors import ChartExistsError, UserError
 from ddc_sm.placement.inference import load_placer
 from ddc_sm.progress import Progress
+from ddc_sm.selection.holds import release_tails
 from ddc_sm.selection.inference import load_selector
 from ddc_sm.simfiles.compat import SIMFILE_EXTENSIONS
 from ddc_sm.simfiles.dataset import chart_difficulties, chart_meters
@@ -87,7 +88,7 @@ def _sample_window(times: list[float], duration: float) -> tuple[float, float]:
 def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_dir=None, beam_size: int = 20,
                     seed: int = 0, log: Log = None, finest: int | None = None,
                     progress: Progress | None = None, existing_meters: dict[str, int] | None = None,
-                    candidates: int = 1) -> tuple[list[GeneratedChart], list[str]]:
+                    candidates: int = 1, release_holds: bool = True) -> tuple[list[GeneratedChart], list[str]]:
     """Run both models on ``audio`` for ``difficulties`` with the given grid ``timing``.
 
     ``finest``: no note value finer than this (4, 8, 16, 32, 64) in any chart; None: each difficulty's own.
@@ -96,6 +97,8 @@ def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_di
     between (:func:`ddc_sm.simfiles.meter.song_meters`).
     ``candidates``: step selection decodes this many seeded charts per difficulty (seeds ``seed`` ..
     ``seed + candidates - 1``) and keeps the one the critic (:mod:`ddc_sm.selection.critic`) scores best.
+    ``release_holds``: long holds let go before the next step (:func:`ddc_sm.selection.holds.release_tails`);
+    off only for ``benchmarks/hold_tails.py``, which fits it.
 
     Returns the charts (in difficulty order) and warnings.
     """
@@ -108,7 +111,7 @@ def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_di
                                 selection_features(audio.resampled(SELECTION_SR).samples), audio.duration,
                                 difficulties, timing, weights_dir=weights_dir, beam_size=beam_size, seed=seed,
                                 log=log, finest=finest, progress=progress, existing_meters=existing_meters,
-                                candidates=candidates)
+                                candidates=candidates, release_holds=release_holds)
 
 
 def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarray, duration: float,
@@ -116,9 +119,9 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
                          log: Log = None, probabilities: dict[str, np.ndarray] | None = None,
                          finest: int | None = None, progress: Progress | None = None,
                          existing_meters: dict[str, int] | None = None,
-                         candidates: int = 1) -> tuple[list[GeneratedChart], list[str]]:
+                         candidates: int = 1, release_holds: bool = True) -> tuple[list[GeneratedChart], list[str]]:
     """Both models on precomputed raw features (see :mod:`ddc_sm.audio.features`): placement, grid, selection, meter.
-    ``candidates``: as for :func:`generate_charts`.
+    ``candidates``, ``release_holds``: as for :func:`generate_charts`.
 
     ``probabilities``: the placement model's per-frame output for these difficulties, when already computed.
     """
@@ -167,9 +170,13 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     charts = []
     for difficulty in difficulties:
         beats, times = placed[difficulty]
-        rows = selected[difficulty]
         if len(beats) < MIN_STEPS_WARNING:
             warnings.append(f"{difficulty}: only {len(beats)} steps found; the audio may be too quiet or sparse")
+        rows = selected[difficulty]
+        if release_holds:
+            beats, rows = release_tails(beats, rows, difficulty, seed=seed)
+        if len(beats) != len(times):  # tails on rows of their own
+            times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))]
         charts.append(GeneratedChart(difficulty, 0, list(beats), list(rows), times))
     meters = song_meters({c.difficulty: estimate_meter(c.difficulty, c.times, c.rows, c.beats) for c in charts},
                          existing_meters)

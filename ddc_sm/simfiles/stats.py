@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ddc_sm.simfiles.rows import DOWN, HEADS, LEFT, MINE, RIGHT, ROLL_HEAD, UP, is_jump, step_columns
+from ddc_sm.simfiles.rows import DOWN, HEADS, LEFT, MINE, RIGHT, ROLL_HEAD, TAIL, UP, is_jump, step_columns
 
 
 def crossover_patterns(rows: Sequence[str]) -> int:
@@ -35,7 +35,8 @@ def crossover_patterns(rows: Sequence[str]) -> int:
 
 def chart_stats(times: Sequence[float], rows: Sequence[str]) -> dict:
     """steps, steps_per_second, jump_share (steps that are jumps), hold_share (steps with a hold or roll head),
-    roll_share (steps with a roll head), mine_share (mines per step), crossovers (and per 100 steps)."""
+    roll_share (steps with a roll head), mine_share (mines per step), crossovers (and per 100 steps),
+    tail_step_share (hold and roll tails in a row with a step, of all tails; 0 without tails)."""
     steps = [(t, r) for t, r in zip(times, rows) if step_columns(r)]
     n = len(steps)
     span = steps[-1][0] - steps[0][0] if n >= 2 else 0.0
@@ -44,6 +45,8 @@ def chart_stats(times: Sequence[float], rows: Sequence[str]) -> dict:
     rolls = sum(1 for _, r in steps if ROLL_HEAD in r)
     mines = sum(r.count(MINE) for r in rows)
     xo = crossover_patterns(rows)
+    tails = sum(r.count(TAIL) for r in rows)
+    tails_with_step = sum(r.count(TAIL) for r in rows if step_columns(r))
     return {
         "steps": n,
         "steps_per_second": (n - 1) / span if span > 0 else 0.0,
@@ -53,4 +56,5 @@ def chart_stats(times: Sequence[float], rows: Sequence[str]) -> dict:
         "mine_share": mines / n if n else 0.0,
         "crossovers": xo,
         "crossovers_per_100": 100.0 * xo / n if n else 0.0,
+        "tail_step_share": tails_with_step / tails if tails else 0.0,
     }
