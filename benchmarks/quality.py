@@ -8,7 +8,9 @@
 Prints `ddc-sm eval`'s summary table (placement F-score at ±20 ms, precision, recall; selection accuracy and
 perplexity given the human step times; steps per second, jump/hold share and crossover patterns of human vs
 generated charts), then one placement table on the same charts: pooled F, mean F per chart and F per difficulty for
-ddc_sm, each ``--ablation`` weights folder, and, where ../shared/peers/ddc is present, the original DDC placement
+ddc_sm (rest filling and Beginner's beat slots on the human chart's grid, as ``make --add`` or a given
+``--bpm/--offset`` places steps), ddc_sm on the grid ``make`` estimates from the audio (as a plain ``make`` places
+them), each ``--ablation`` weights folder, and, where ../shared/peers/ddc is present, the original DDC placement
 model with its own thresholds and with thresholds tuned on ddc_sm's valid songs.  Human charts that are measurably
 off their audio (a constant shift of 30 ms or more maximises ddc_sm's F) are listed, and the table is printed
 again with them moved by that shift: scored both ways, never dropped.  The 'part:test' rows are the songs held
@@ -66,6 +68,7 @@ def peer_times(report, root: Path) -> dict | None:
 
 
 SERVER, TUNED = "DDC, server thresholds", "DDC, tuned on valid"
+ESTIMATED = "ddc_sm, make's estimated grid"
 OFF_SYNC_S = 0.030  # a chart whose F is best with its steps moved by this much or more is off its audio
 SHIFTS_S = np.round(np.arange(-0.100, 0.1001, 0.005), 3)
 
@@ -146,6 +149,10 @@ def main() -> int:
     human = {k: h for k, (_p, h) in report.times.items()}
     systems = {"ddc_sm" + (f" ({args.weights})" if args.weights else " (shipped weights)"):
                {k: p for k, (p, _h) in report.times.items()}}
+    print("ddc_sm with make's estimated grid", file=sys.stderr)
+    plain = evaluate([args.root], weights_dir=args.weights, generate=False, parts=args.part,
+                     log=lambda m: print(m, file=sys.stderr), keep_times=True, grid="estimated")
+    systems[ESTIMATED] = {k: p for k, (p, _h) in plain.times.items() if k in human}
     for spec in args.ablation or []:
         name, _, folder = spec.partition("=")
         print(f"ablation {name}: {folder}", file=sys.stderr)

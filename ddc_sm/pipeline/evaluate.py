@@ -163,8 +163,12 @@ def trained_songs(weights_dir=None) -> tuple[dict[str, str], str]:
 
 def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool = True,
              parts: Optional[list[str]] = None, log: Optional[Callable[[str], None]] = None,
-             preview_dir: Optional[Path] = None, keep_times: bool = False) -> EvalReport:
+             preview_dir: Optional[Path] = None, keep_times: bool = False, grid: str = "human") -> EvalReport:
     """Score every human dance-single chart under ``pack_dirs`` (optionally only songs of the given split parts).
+
+    ``grid``: the grid placement's rest filling and beat slots use: ``"human"`` (the chart's own, as
+    ``make --add`` or a given ``--bpm/--offset`` has it) or ``"estimated"`` (the one ``make`` estimates from the
+    audio, as a plain ``make`` has it; ``benchmarks/quality.py`` prints both).
 
     ``preview_dir``: also write each scored song's generated and human charts there as preview pages side by
     side (:func:`write_side_by_side`)."""
@@ -177,6 +181,10 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
     from ddc_sm.selection.inference import load_selector
     from ddc_sm.timing.grid import GRID_RULES, simfile_timing
     from ddc_sm.placement.metrics import match_f_score
+    from ddc_sm.timing.estimated import estimated_timing
+
+    if grid not in ("human", "estimated"):
+        raise ValueError(f"grid must be 'human' or 'estimated', not {grid!r}")
 
     say = log or (lambda _m: None)
     report = EvalReport()
@@ -213,8 +221,12 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
         # placement exactly as `make` does it on the human grid: the difficulty's threshold, kept within its
         # density range, empty measures filled (Beginner, Easy); without a usable grid, no filling.  A model that
         # takes the beat grid as input gets the grid `make` would estimate from the audio, never the human one.
-        probabilities = placer.probabilities(pfeats, diffs, placer.estimated_grid(song.audio_path))
-        predicted = {d: placement_times(placer, prob, d, duration, timing, GRID_RULES[d]) if timing is not None
+        estimated = placer.estimated_grid(song.audio_path)
+        probabilities = placer.probabilities(pfeats, diffs, estimated)
+        if grid == "estimated":
+            estimated = estimated if estimated is not None else estimated_timing(song.audio_path)
+        placing = estimated if grid == "estimated" else timing
+        predicted = {d: placement_times(placer, prob, d, duration, placing, GRID_RULES[d]) if placing is not None
                      else density_bounded_times(placer, prob, d, duration) for d, prob in probabilities.items()}
         generated = {}
         if generate and timing is not None and skey == wkey:

@@ -49,6 +49,12 @@ STEP_DENSITY_RANGE = {"Beginner": (0.67, 0.98), "Easy": (1.42, 1.85), "Medium": 
 # 0.596 -> 0.595.
 REST_FILL_FLOOR: dict[str, float | None] = {"Beginner": 0.1, "Easy": 0.15, "Medium": None, "Hard": None,
                                              "Challenge": None}
+# Beginner steps on the strongest beats (:func:`beat_slot_times`): a beat's score is the smoothed placement
+# probability within 20 ms of it, plus the first bonus on beats 1 and 3 of the measure and the second on top of it
+# on the downbeat; the chart keeps its count of steps, on the best-scoring beats.  Fitted on the train+valid songs
+# with the grid `make` estimates (placement F of the Beginner charts): `python benchmarks/beat_slots.py`
+# regenerates it.
+BEAT_SLOT_BONUS: dict[str, tuple[float, float]] = {"Beginner": (0.15, 0.10)}
 MEASURE_BEATS = 4
 SAMPLE_LENGTH_S = 12.0
 MIN_STEPS_WARNING = 8
@@ -221,9 +227,43 @@ def _loosened_warning(loosened: dict) -> str:
 
 
 def placement_times(placer, prob: np.ndarray, difficulty: str, duration: float, timing, rule) -> np.ndarray:
-    """The step times ``make`` snaps with ``rule``: :func:`density_bounded_times`, then :func:`rest_filled_times`."""
+    """The step times ``make`` snaps with ``rule``: :func:`density_bounded_times`, then :func:`rest_filled_times`,
+    then (Beginner) :func:`beat_slot_times`."""
     times = density_bounded_times(placer, prob, difficulty, duration)
-    return rest_filled_times(placer, prob, difficulty, duration, timing, times, rule)
+    times = rest_filled_times(placer, prob, difficulty, duration, timing, times, rule)
+    return beat_slot_times(placer, prob, difficulty, duration, timing, times)
+
+
+def beat_slot_times(placer, prob: np.ndarray, difficulty: str, duration: float, timing, times: np.ndarray,
+                    bonus: tuple[float, float] | None = None) -> np.ndarray:
+    """``times`` moved onto the strongest beats of ``timing`` (the difficulties of ``BEAT_SLOT_BONUS``, or any
+    with ``bonus``; others unchanged).
+
+    Human Beginner charts step on the beat, mostly on its strong beats.  Every beat of the grid from the first
+    step's to the last step's (and before the end of the audio) is scored by the largest smoothed placement
+    probability within 20 ms of it plus ``bonus``: its first value on beats 1 and 3 of the measure (even beats
+    from beat 0, the downbeat), its second in addition on the downbeat; the chart keeps as many steps as
+    ``times`` has, on the best-scoring beats (ties: the earlier beat)."""
+    from ddc_sm.placement.peaks import smooth_probability
+
+    bonus = BEAT_SLOT_BONUS.get(difficulty) if bonus is None else bonus
+    times = np.asarray(times, dtype=np.float64)
+    if bonus is None or times.size == 0:
+        return times
+    first, last = (float(b) for b in timing.beat_at(times[[0, -1]]))
+    beats = np.arange(max(0.0, math.ceil(first - 1e-6)), math.floor(last + 1e-6) + 1.0)
+    slot_times = np.asarray(timing.time_at(beats), dtype=np.float64) if beats.size else np.zeros(0)
+    inside = slot_times <= duration - 0.05
+    beats, slot_times = beats[inside], slot_times[inside]
+    if beats.size == 0:
+        return times
+    height = smooth_probability(prob, placer.smooth)
+    frames = np.rint(slot_times * 100).astype(int)
+    near = np.clip(frames[:, None] + np.arange(-2, 3)[None, :], 0, len(height) - 1)
+    score = height[near].max(axis=1)
+    score = score + bonus[0] * (beats % 2 == 0) + bonus[1] * (beats % MEASURE_BEATS == 0)
+    best = np.argsort(-score, kind="stable")[:times.size]
+    return np.sort(slot_times[best])
 
 
 def _measures(times: np.ndarray, timing, rule, end_time: float) -> list[int | None]:
