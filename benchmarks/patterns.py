@@ -25,7 +25,9 @@ same times, holds and mines), to show how far apart the critic puts them.  With 
 column is the original DDC's step selection (``../shared/peers/ddc``, MIT; :meth:`benchmarks.ddc_peer.selection.
 DDCPeerSelector.generate`, rows sampled from it, seeded, with the same hold rule as ours) on the step times of our
 generated charts, so the two columns differ in the arrows only (DDC writes no mines or rolls); it is absent
-when the peer's files are (or with ``--no-peer``).
+when the peer's files are (or with ``--no-peer``).  The ``human arrows`` column is the critic's timing control:
+the human test chart's rows, in order, on our generated chart's row times (as many as both have), so that its
+critic score beside ``generated`` compares arrows on the same times; only its critic score means anything.
 """
 
 from __future__ import annotations
@@ -158,9 +160,15 @@ def generate(test_songs: dict, out_dir: Path, log=print, extra_args: Sequence[st
     of its arrows on the same step times (part ``ddc peer``, seed 0)."""
     charts = []
     for key, generated, reused in make_songs(test_songs, out_dir, log=log, extra_args=extra_args):
+        human = {c.difficulty: c for c in test_songs[key].charts}
         for c in generated.charts:
             charts.append(ChartFigures(key, "generated", c.difficulty,
                                        chart_figures(c.times, c.rows, c.beats, c.difficulty)))
+            h = human.get(c.difficulty)
+            if h is not None:  # the human chart's rows, in order, on our rows' times: the critic's timing control
+                n = min(len(h.rows), len(c.rows))
+                charts.append(ChartFigures(key, "human arrows", c.difficulty,
+                                           chart_figures(c.times[:n], h.rows[:n], c.beats[:n], c.difficulty)))
             if peer is not None:  # on our step rows' times (not on our tail-only or mine-only rows)
                 steps = [(t, b) for t, b, r in zip(c.times, c.beats, c.rows) if step_columns(r)]
                 times, beats = [t for t, _ in steps], [b for _, b in steps]
@@ -182,6 +190,7 @@ def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] 
         bad = [c.figures for c in charts if c.difficulty == d and c.part == "corrupted"]
         gen = [c.figures for c in generated if c.difficulty == d and c.part == "generated"]
         peer = [c.figures for c in generated if c.difficulty == d and c.part == "ddc peer"]
+        control = [c.figures for c in generated if c.difficulty == d and c.part == "human arrows"]
         rows = {}
         for key, _, _ in FIGURES:
             lo, hi = (float(np.percentile([f[key] for f in fit], q)) for q in RANGE) if fit else (np.nan, np.nan)
@@ -189,7 +198,8 @@ def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] 
             def outside(v: float) -> bool:
                 return bool(fit) and not (lo - 1e-9 <= v <= hi + 1e-9)
 
-            for name, group in (("test", test), ("generated", gen), ("ddc peer", peer), ("random arrows", bad)):
+            for name, group in (("test", test), ("generated", gen), ("ddc peer", peer), ("random arrows", bad),
+                                ("human arrows", control)):
                 if group:
                     values = [f[key] for f in group]
                     median = float(np.median(values))
@@ -198,7 +208,8 @@ def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] 
                     entry[name + "_charts_outside"] = sum(outside(v) for v in values)
             rows[key] = entry
         out[d] = {"charts": {"train+valid": len(fit), "test": len(test), "generated": len(gen),
-                             "ddc peer": len(peer), "random arrows": len(bad)}, "figures": rows}
+                             "ddc peer": len(peer), "random arrows": len(bad), "human arrows": len(control)},
+                  "figures": rows}
     return out
 
 
@@ -214,7 +225,8 @@ def print_table(summary: dict, with_generated: bool) -> None:
         head = f"{d}: {n['train+valid']} train+valid charts, {n['test']} test"
         print("\n" + head + (f", {n['generated']} generated" if with_generated else ""))
         names = ("test",) + (("generated",) if with_generated else ()) + \
-            (("ddc peer",) if n.get("ddc peer") else ()) + ("random arrows",)
+            (("ddc peer",) if n.get("ddc peer") else ()) + ("random arrows",) + \
+            (("human arrows",) if n.get("human arrows") else ())
         print(f"  {'figure':20} {'human P10-P90':>14}" + "".join(f" {n + ' median':>17} {'out':>5}" for n in names))
         for key, label, how in FIGURES:
             e = block["figures"][key]
