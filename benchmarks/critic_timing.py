@@ -10,7 +10,9 @@ times, so it should judge arrows; this prints how its score moves when only the 
   (at its median gap);
 * on the `valid` songs: the human chart's arrows (its rows in order) and ours, on the row times of the chart
   ``generate_charts`` makes with the grid ``make`` estimates, with and without Beginner's beat slots
-  (``BEAT_SLOT_BONUS``; for another difficulty both runs are the same).
+  (``BEAT_SLOT_BONUS``; for another difficulty both runs are the same), and our chart with every single tap on a
+  random panel (``critic.corrupt(rows, "random")``, seeded): how far the critic can tell arrows apart on
+  those times.
 
 No `test` song is read.
 """
@@ -42,7 +44,7 @@ def main(argv=None) -> int:
         return 0
     from ddc_sm.audio.decode import load_audio
     from ddc_sm.pipeline import make
-    from ddc_sm.selection.critic import load_critic
+    from ddc_sm.selection.critic import corrupt, load_critic
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.simfiles.splits import load_split, training_part
     from ddc_sm.timing.estimated import estimated_timing
@@ -67,6 +69,7 @@ def main(argv=None) -> int:
     print(f"{d}: {len(own)} train+valid human charts: critic median {np.median(own):.3f} on their own times, "
           f"{np.median(even):.3f} with the same arrows evenly spaced")
     shipped = dict(make.BEAT_SLOT_BONUS)
+    rng = np.random.default_rng(0)
     scores: dict[str, list[float]] = {}
     try:
         for song, human in valid:
@@ -81,12 +84,14 @@ def main(argv=None) -> int:
                 scores.setdefault(f"human arrows, our times {name}", []).append(
                     critic.score(human.rows[:n], ours.times[:n], d))
                 scores.setdefault(f"our arrows, our times {name}", []).append(critic.score(ours.rows, ours.times, d))
+                scores.setdefault(f"random arrows, our times {name}", []).append(
+                    critic.score(corrupt(ours.rows, "random", rng), ours.times, d))
     finally:
         make.BEAT_SLOT_BONUS.clear()
         make.BEAT_SLOT_BONUS.update(shipped)
     print(f"{len(valid)} valid charts (critic median):")
     for name, values in scores.items():
-        print(f"  {name:45} {np.median(values):.3f}")
+        print(f"  {name:48} {np.median(values):.3f}")
     return 0
 
 
