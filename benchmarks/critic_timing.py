@@ -19,28 +19,20 @@ No `test` song is read.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_ROOT = REPO.parent / "shared" / "data"
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # `benchmarks` is not an installed package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import data_missing, data_parser  # noqa: E402
 
 
 def main(argv=None) -> int:
-    from ddc_sm import threads as thread_policy
-
-    thread_policy.configure()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT)
-    ap.add_argument("--difficulty", default="Beginner")
-    args = ap.parse_args(argv)
-    if not args.root.is_dir():
-        print(f"skipped: no data at {args.root} (see ../shared/data/README)")
+    args = data_parser(__doc__, difficulty="Beginner").parse_args(argv)
+    if data_missing(args.root):
         return 0
     from ddc_sm.audio.decode import load_audio
     from ddc_sm.pipeline import make

@@ -19,7 +19,6 @@ No `test` song is generated.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import defaultdict
@@ -28,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_ROOT = REPO.parent / "shared" / "data"
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # `benchmarks` is not an installed package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import data_missing, data_parser  # noqa: E402
 
 N_TRAIN_SONGS = 10
 
@@ -104,15 +103,10 @@ def generated_charts(songs, out_dir: Path, log=print) -> dict:
 
 
 def main(argv=None) -> int:
-    from ddc_sm import threads as thread_policy
-
-    thread_policy.configure()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT)
+    ap = data_parser(__doc__)
     ap.add_argument("--generated-dir", type=Path, default=None)
     args = ap.parse_args(argv)
-    if not args.root.is_dir():
-        print(f"skipped: no data at {args.root} (see ../shared/data/README)")
+    if data_missing(args.root):
         return 0
     from ddc_sm.difficulty import DIFFICULTIES
     from ddc_sm.selection.holds import RELEASE_CLASSES, release_tails
