@@ -159,31 +159,39 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     def advance(n: int) -> None:  # steps decoded, over all candidates
         progress.advance(done[0] + n)
 
-    selected = selector.select_many(selection_feats, step_times, beam_size=beam_size, seed=seed, on_step=advance)
+    def written(difficulty: str, rows, chart_seed: int) -> tuple[list, list, list[float]]:
+        """(beats, rows, times) of a selected chart as it is written: long holds let go before the next step."""
+        beats, times = placed[difficulty]
+        if release_holds:
+            beats, rows = release_tails(beats, rows, difficulty, seed=chart_seed)
+        if len(beats) != len(times):  # tails on rows of their own
+            times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))]
+        return list(beats), list(rows), list(times)
+
+    selected = {d: written(d, rows, seed) for d, rows in
+                selector.select_many(selection_feats, step_times, beam_size=beam_size, seed=seed,
+                                     on_step=advance).items()}
     if candidates > 1:
         from ddc_sm.selection.critic import load_critic
 
         critic = load_critic(wkey)
-        best = {d: critic.logit(rows, step_times[d], d) for d, rows in selected.items()}
+        best = {d: critic.logit(rows, times, d) for d, (_b, rows, times) in selected.items()}
         for k in range(1, candidates):
             done[0] = k * n_steps
             other = selector.select_many(selection_feats, step_times, beam_size=beam_size, seed=seed + k,
                                          on_step=advance)
             for d, rows in other.items():
-                score = critic.logit(rows, step_times[d], d)
+                chart = written(d, rows, seed + k)
+                score = critic.logit(chart[1], chart[2], d)  # the chart as it would be written
                 if score > best[d]:  # ties keep the earlier seed's chart
-                    best[d], selected[d] = score, rows
+                    best[d], selected[d] = score, chart
     charts = []
     for difficulty in difficulties:
-        beats, times = placed[difficulty]
-        if len(beats) < MIN_STEPS_WARNING:
-            warnings.append(f"{difficulty}: only {len(beats)} steps found; the audio may be too quiet or sparse")
-        rows = selected[difficulty]
-        if release_holds:
-            beats, rows = release_tails(beats, rows, difficulty, seed=seed)
-        if len(beats) != len(times):  # tails on rows of their own
-            times = [float(t) for t in timing.time_at(np.array([float(b) for b in beats]))]
-        charts.append(GeneratedChart(difficulty, 0, list(beats), list(rows), times))
+        beats, rows, times = selected[difficulty]
+        if len(placed[difficulty][0]) < MIN_STEPS_WARNING:
+            warnings.append(f"{difficulty}: only {len(placed[difficulty][0])} steps found; the audio may be too "
+                            "quiet or sparse")
+        charts.append(GeneratedChart(difficulty, 0, beats, rows, times))
     meters = song_meters({c.difficulty: estimate_meter(c.difficulty, c.times, c.rows, c.beats) for c in charts},
                          existing_meters)
     for c in charts:
