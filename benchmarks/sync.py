@@ -110,6 +110,12 @@ def grid_error(bpm: float, offset: float, bpm_ref: float, offset_ref: float, t: 
     return d - mod if d > mod / 2 else d
 
 
+def downbeat_agrees(bpm: float, offset: float, bpm_ref: float, offset_ref: float) -> bool:
+    """Whether our bar lines (beat 0, 4, 8 ... of the grid ``bpm``/``offset``) lie within half a beat of the
+    reference's (its #OFFSET's beat 0, 4, 8 ...) at the start of the audio: the same downbeat."""
+    return abs(grid_error(bpm / 4.0, offset, bpm_ref / 4.0, offset_ref, 0.0)) < 0.5 * 60.0 / bpm_ref
+
+
 def grid_drift_ms(onset, bpm: float) -> tuple[float, float]:
     """How a constant grid at ``bpm`` fits the audio's onsets: (its drift in ms from the first to the last
     10 s segment, by a robust line through the segments' shifts; the share of the song's beat material
@@ -230,6 +236,9 @@ def evaluate_human(root: Path, limit: int | None, log, peers: tuple[str, ...] = 
                                    else float("nan")}
         row["ok"] = within(row["bpm_err"], 0.02) and within(start_ms, 10.0)
         row["ok_whole_song"] = row["ok"] and within(end_ms, 10.0)
+        # the downbeat (#14 item 3): on the songs whose beat we get, our beat 0 on a bar line of the human chart
+        # (its beats 0, 4, 8 ...), i.e. our bar lines within half a beat of the charter's
+        row["downbeat_agrees"] = bool(row["ok"]) and downbeat_agrees(best.bpm, best.offset, bpm_h, off_h)
         row["ok_octave"] = within(row["octave_bpm_err"], 0.02) and within(oct_start, 10.0) and within(oct_end, 10.0)
         row["failure"] = _failure_kind(row)
         rows.append(row)
@@ -371,6 +380,8 @@ def _human_summary(rows: list[dict]) -> dict:
         "octave_equivalent_within_0.02_bpm_and_10ms": sum(r["ok_octave"] for r in rows),
         "bpm_within_0.02": len(bpm_ok),
         "octave_agrees": sum(r["octave_class"] == "same" for r in rows),
+        "downbeat_agrees": sum(r.get("downbeat_agrees", False) for r in rows),
+        "downbeat_comparable": sum(bool(r["ok"]) for r in rows),
         "octave_comparable": sum(r["octave_class"] != "none" for r in rows),
         "octave_x2": sum(r["octave_class"] == "x2" for r in rows),
         "octave_x0.5": sum(r["octave_class"] == "x0.5" for r in rows),
@@ -819,6 +830,8 @@ def _print_human_summary(h: dict, log) -> None:
          lambda s: count(s, "within_0.02_bpm_and_10ms_start_and_end"))
     line("same, counting x2/x0.5 BPM with the same grid", lambda s: count(s, "octave_equivalent_within_0.02_bpm_and_10ms"))
     line("octave agrees with the human chart (of same/x2/x0.5)", lambda s: count(s, "octave_agrees", "octave_comparable"))
+    line("our downbeat on the human bar (of the songs within target)", lambda s: count(s, "downbeat_agrees",
+                                                                                        "downbeat_comparable"))
     line("  ours x2 / x0.5 of the human BPM; at no octave", lambda s: f"{s['octave_x2']} / {s['octave_x0.5']}; "
          f"{s['songs'] - s['octave_comparable']}")
     line("BPM within 0.02", lambda s: count(s, "bpm_within_0.02"))

@@ -47,3 +47,12 @@ def test_a_grid_half_a_beat_off_is_labelled_so_whichever_side_each_end_wraps_to(
 def test_a_real_bpm_difference_is_still_labelled_so():
     r = row(150.0, 2.0, 40.0, bpm=150.05, bpm_err=0.05)
     assert bench._failure_kind(r).startswith("BPM differs (+0.050")
+
+
+def test_downbeat_agrees_when_the_bar_lines_coincide():
+    # the human chart at 120 BPM with beat 0 at t = 0: bar lines at 0, 2, 4 ... s
+    assert bench.downbeat_agrees(120.0, 0.0, 120.0, 0.0)
+    assert bench.downbeat_agrees(120.0, 2.0, 120.0, 0.0)  # our beat 0 a whole bar earlier: the same bars
+    assert bench.downbeat_agrees(120.0, 0.005, 120.0, 0.0)  # 5 ms apart
+    assert not bench.downbeat_agrees(120.0, 0.5, 120.0, 0.0)  # one beat off: our downbeat is the human's beat 4
+    assert not bench.downbeat_agrees(120.0, 1.0, 120.0, 0.0)  # two beats off
