@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/critic_timing.py            # Beginner; about 2 minutes
     OMP_NUM_THREADS=1 python benchmarks/critic_timing.py --difficulty Medium
+    OMP_NUM_THREADS=1 python benchmarks/critic_timing.py --critic DIR    # another critic.pt
 
 The critic (:mod:`ddc_sm.selection.critic`) is trained on human charts against corrupted copies with the same
 times, so it should judge arrows; this prints how its score moves when only the times change:
@@ -31,7 +32,9 @@ from benchmarks.common import data_missing, data_parser  # noqa: E402
 
 
 def main(argv=None) -> int:
-    args = data_parser(__doc__, difficulty="Beginner").parse_args(argv)
+    ap = data_parser(__doc__, difficulty="Beginner")
+    ap.add_argument("--critic", type=Path, default=None, help="a folder with another critic.pt (default: shipped)")
+    args = ap.parse_args(argv)
     if data_missing(args.root):
         return 0
     from ddc_sm.audio.decode import load_audio
@@ -42,7 +45,7 @@ def main(argv=None) -> int:
     from ddc_sm.timing.estimated import estimated_timing
 
     d = args.difficulty
-    critic = load_critic(None)
+    critic = load_critic(str(args.critic) if args.critic else None)
     split = load_split()
     own, even = [], []
     valid = []

@@ -121,3 +121,15 @@ def test_training_a_tiny_critic(tmp_path):
     assert set(bundle["extra"]["valid_auc"]) == set(CORRUPTIONS)
     assert 0.0 <= Critic.from_bundle(bundle).score(ROWS, TIMES, "Easy") <= 1.0
     assert auc([2.0, 3.0], [1.0, 0.0]) == 1.0 and auc([1.0], [1.0]) == 0.5
+
+
+def test_time_warp_keeps_the_rows_times_in_order_and_is_off_by_default():
+    from ddc_sm.selection.train_critic import DEFAULT_CONFIG, warped_times
+
+    assert DEFAULT_CONFIG["time_warp"] == 0.0
+    times = np.array([0.0, 0.5, 0.75, 1.5, 2.0])
+    rng = np.random.default_rng(0)
+    assert np.array_equal(warped_times(times, rng, 0.0), times)
+    for _ in range(20):
+        t = warped_times(times, rng, 1.0)
+        assert len(t) == len(times) and t[0] == 0.0 and np.all(np.diff(t) > 0)

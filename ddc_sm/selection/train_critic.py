@@ -22,6 +22,7 @@ import numpy as np
 from ddc_sm.selection.critic import CORRUPTIONS, N_FEATURES, build_critic, chart_features, corrupt, flipped
 
 DEFAULT_CONFIG = {"seed": 0, "steps": 4000, "batch": 32, "window": 128, "lr": 0.001, "eval_every": 250,
+                  "time_warp": 0.0,
                   "model": {"channels": 48, "kernel": 5, "layers": 3, "dropout": 0.1}}
 
 
@@ -70,6 +71,21 @@ def validation_auc(model, charts, seed: int = 1) -> dict[str, float]:
     return out
 
 
+def warped_times(times: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
+    """With probability ``share``, other times for the same rows, the same for a human crop as for a corrupted
+    one (so the times tell the critic nothing): half of those evenly spaced at the crop's median gap, half with
+    each gap scaled by its own log-normal factor (sigma 0.3); else ``times``."""
+    times = np.asarray(times, dtype=np.float64)
+    if len(times) < 2 or share <= 0.0 or rng.random() >= share:
+        return times
+    gaps = np.diff(times)
+    if rng.random() < 0.5:
+        gaps = np.full_like(gaps, float(np.median(gaps)))
+    else:
+        gaps = gaps * np.exp(rng.normal(0.0, 0.3, len(gaps)))
+    return times[0] + np.concatenate([[0.0], np.cumsum(gaps)])
+
+
 def run_train_critic(pack_dirs, out_dir, config_path=None, *, threads: int | None = None) -> int:
     import torch
 
@@ -107,6 +123,7 @@ def run_train_critic(pack_dirs, out_dir, config_path=None, *, threads: int | Non
                 rows = corrupt(rows, CORRUPTIONS[int(rng.integers(0, len(CORRUPTIONS)))], rng,
                                float(rng.uniform(0.15, 0.5)))
             r, t = rows[start:start + W], times[start:start + W]
+            t = warped_times(t, rng, float(config.get("time_warp", 0.0)))
             r = flipped(r, rng)
             f = np.zeros((W, N_FEATURES), np.float32)
             f[:len(r)] = chart_features(r, t, d)
