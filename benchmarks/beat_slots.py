@@ -7,10 +7,10 @@ For every song of ``../shared/data`` with a chart of the difficulty: the shipped
 (given the grid ``make`` estimates from the audio, as ``make`` does), the steps ``make`` placed before the rule
 (:func:`ddc_sm.pipeline.make.density_bounded_times`, then :func:`~ddc_sm.pipeline.make.rest_filled_times` on the
 estimated grid) and those steps moved onto the best-scoring beats of the same grid
-(:func:`~ddc_sm.pipeline.make.beat_slot_times`) for each bonus pair on a small grid.  Placement F at ±20 ms
+(:func:`~ddc_sm.pipeline.make.beat_slot_times`) for each bonus pair and floor on a small grid.  Placement F at ±20 ms
 (pooled per part, matched one to one) and the median share of rest measures (measures between the first and
-the last step with none), beside the human charts'.  The pair with the best F on train+valid is printed as the
-constant; the `test` part is reported, never used for the choice.
+the last step with none), beside the human charts'.  The values with the best F on train+valid are printed
+(``BEAT_SLOT_BONUS``, ``BEAT_SLOT_FLOOR``); the `test` part is reported, never used for the choice.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from benchmarks.common import data_missing, data_parser  # noqa: E402
 
 STRONG = (0.05, 0.1, 0.15, 0.2, 0.3)  # bonus on beats 1 and 3
 DOWNBEAT = (0.0, 0.05, 0.1)  # and on the downbeat
+FLOORS = (0.0, 0.05, 0.1)  # beats heard below this come last (0: no floor)
 
 
 def collect(root: Path, difficulty: str, log=print):
@@ -73,15 +74,15 @@ def main(argv=None) -> int:
     if data_missing(args.root):
         return 0
     from ddc_sm.pipeline.evaluate import TOLERANCE_S
-    from ddc_sm.pipeline.make import BEAT_SLOT_BONUS, beat_slot_times
+    from ddc_sm.pipeline.make import BEAT_SLOT_BONUS, BEAT_SLOT_FLOOR, beat_slot_times
     from ddc_sm.placement.metrics import FScore, match_f_score
 
     d = args.difficulty
     placer, songs = collect(args.root, d)
     parts = {"train+valid": ("train", "valid"), "test": ("test",)}
 
-    def moved(bonus):
-        return [beat_slot_times(placer, prob, d, dur, grid, before, bonus=bonus)
+    def moved(bonus, floor):
+        return [beat_slot_times(placer, prob, d, dur, grid, before, bonus=bonus, floor=floor)
                 for _p, dur, prob, grid, before, _h, _k in songs]
 
     def f_score(times, part) -> float:
@@ -99,26 +100,27 @@ def main(argv=None) -> int:
           "(pooled), median rest-measure share")
     before = [s[4] for s in songs]
     human = [s[5] for s in songs]
-    print(f"  {'rule':34} {'F train+valid':>13} {'F test':>7} {'rest t+v':>9} {'rest test':>9}")
+    print(f"  {'rule':40} {'F train+valid':>13} {'F test':>7} {'rest t+v':>9} {'rest test':>9}")
 
     def line(name, times, with_f=True):
         f = f"{f_score(times, 'train+valid'):13.3f} {f_score(times, 'test'):7.3f}" if with_f else f"{'':13} {'':7}"
-        print(f"  {name:34} {f} {100 * rests(times, 'train+valid'):8.1f}% {100 * rests(times, 'test'):8.1f}%")
+        print(f"  {name:40} {f} {100 * rests(times, 'train+valid'):8.1f}% {100 * rests(times, 'test'):8.1f}%")
 
     line("human charts", human, with_f=False)
     line("before (peaks, density, rest fill)", before)
     results = {}
-    for bonus in product(STRONG, DOWNBEAT):
-        times = moved(bonus)
-        results[bonus] = (f_score(times, "train+valid"), times)
-        line(f"on the beats, bonus {bonus[0]:.2f} / {bonus[1]:.2f}", times)
+    for strong, down, floor in product(STRONG, DOWNBEAT, FLOORS):
+        times = moved((strong, down), floor)
+        results[(strong, down, floor)] = (f_score(times, "train+valid"), times)
+        line(f"bonus {strong:.2f} / {down:.2f}, heard floor {floor:.2f}", times)
     best = max(results, key=lambda b: results[b][0])
-    print(f"\nbest on train+valid: {best[0]:.2f} / {best[1]:.2f} (F {results[best][0]:.3f}, test "
-          f"{f_score(results[best][1], 'test'):.3f}); BEAT_SLOT_BONUS[{d!r}] in the code: {BEAT_SLOT_BONUS.get(d)}")
+    print(f"\nbest on train+valid: bonus {best[0]:.2f} / {best[1]:.2f}, floor {best[2]:.2f} (F {results[best][0]:.3f}, "
+          f"test {f_score(results[best][1], 'test'):.3f}); in the code: BEAT_SLOT_BONUS[{d!r}] "
+          f"{BEAT_SLOT_BONUS.get(d)}, BEAT_SLOT_FLOOR[{d!r}] {BEAT_SLOT_FLOOR.get(d)}")
     shipped = BEAT_SLOT_BONUS.get(d)
     if shipped is not None:
-        print(f"per test song, F before -> with the code's bonus {shipped}:")
-        for t0, t1, s in zip(before, moved(shipped), songs):
+        print("per test song, F before -> with the code's values:")
+        for t0, t1, s in zip(before, moved(shipped, None), songs):
             if s[0] == "test":
                 print(f"  {s[6][:60]:60} {match_f_score(t0, s[5], tol=TOLERANCE_S).f:.3f} -> "
                       f"{match_f_score(t1, s[5], tol=TOLERANCE_S).f:.3f}")

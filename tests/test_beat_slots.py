@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ddc_sm.pipeline.make import BEAT_SLOT_BONUS, beat_slot_times
+from ddc_sm.pipeline.make import BEAT_SLOT_BONUS, BEAT_SLOT_FLOOR, beat_slot_times
 from ddc_sm.timing.grid import ConstantTiming
 
 TIMING = ConstantTiming(120.0, 0.0)  # a beat every 0.5 s from time 0, a measure every 2 s
@@ -28,8 +28,8 @@ def test_steps_go_to_the_beats_the_model_hears_best_with_the_strong_beats_first(
 
 
 def test_strong_beats_beat_weak_ones_unless_the_music_says_otherwise():
-    prob = np.zeros(int(DURATION * 100) + 1)
-    prob[250] = 0.05  # a faint onset on beat 5 (weak): less than the strong-beat bonus
+    prob = np.full(int(DURATION * 100) + 1, 0.06)  # every beat heard a little (above BEAT_SLOT_FLOOR)
+    prob[250] = 0.11  # a faint onset on beat 5 (weak): less above the rest than the strong-beat bonus
     prob[350] = 0.9  # a loud one on beat 7 (weak): more than it
     out = beat_slot_times(Placer(), prob, "Beginner", DURATION, TIMING, np.array([2.0, 4.0]), bonus=(0.15, 0.1))
     beats = sorted(np.round(TIMING.beat_at(out)).astype(int).tolist())
@@ -50,3 +50,14 @@ def test_no_step_after_the_end_of_the_audio():
     times = np.array([18.0, DURATION - 0.01])  # the last beat (40, at 20.0 s) is past the end
     out = beat_slot_times(Placer(), prob, "Beginner", DURATION, TIMING, times)
     assert len(out) == 2 and out.max() <= DURATION - 0.05
+
+
+def test_a_beat_heard_comes_before_a_silent_strong_one():
+    prob = np.zeros(int(DURATION * 100) + 1)
+    prob[250] = BEAT_SLOT_FLOOR["Beginner"] + 0.01  # a weak beat (5) the model hears a little; all else silent
+    out = beat_slot_times(Placer(), prob, "Beginner", DURATION, TIMING, np.array([2.0, 4.0]))
+    beats = sorted(np.round(TIMING.beat_at(out)).astype(int).tolist())
+    assert 5 in beats and len(beats) == 2
+    # without the floor the silent downbeat (its bonus) would win
+    no_floor = beat_slot_times(Placer(), prob, "Beginner", DURATION, TIMING, np.array([2.0, 4.0]), floor=0.0)
+    assert 5 not in np.round(TIMING.beat_at(no_floor)).astype(int).tolist()
