@@ -64,3 +64,14 @@ def test_filling_stays_within_the_density_bound():
     assert 6.5 in np.round(filled, 2) and len(filled) <= cap
     measures = {int(t // 2.0) for t in filled}
     assert {m for m in (int(t // 2.0) for t in kept)} <= measures  # no measure emptied to make room
+
+
+def test_the_default_floor_is_each_difficultys_rest_fill_floor():
+    from ddc_sm.pipeline.make import REST_FILL_FLOOR
+
+    prob, loud = curve()
+    prob[650] = 0.6  # the quiet measure's peak, smoothed, well above both Beginner's and Easy's floor
+    assert REST_FILL_FLOOR["Easy"] < 0.25 and REST_FILL_FLOOR["Beginner"] < 0.25
+    for difficulty in ("Beginner", "Easy"):
+        filled = rest_filled_times(CurvePlacer(), prob, difficulty, DURATION, TIMING, loud, GRID_RULES[difficulty])
+        assert 6.5 in set(np.round(filled, 2))

@@ -313,7 +313,7 @@ def rest_filled_times(placer, prob: np.ndarray, difficulty: str, duration: float
     """
     from ddc_sm.placement.peaks import smooth_probability
 
-    floor = BEAT_SLOT_FLOOR.get(difficulty) if floor is None else floor
+    floor = REST_FILL_FLOOR.get(difficulty) if floor is None else floor
     times = np.asarray(times, dtype=np.float64)
     if floor is None or times.size == 0:
         return times
