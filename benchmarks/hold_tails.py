@@ -31,15 +31,9 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:  # `benchmarks` is 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import data_missing, data_parser  # noqa: E402
+from ddc_sm.simfiles.stats import tail_counts  # noqa: E402
 
 N_TRAIN_SONGS = 10
-
-
-def tail_counts(rows) -> tuple[int, int]:
-    """(tails in a row with a step, tails) of a chart, as ``stats.chart_stats``'s ``tail_step_share`` counts."""
-    from ddc_sm.simfiles.rows import TAIL, step_columns
-
-    return (sum(r.count(TAIL) for r in rows if step_columns(r)), sum(r.count(TAIL) for r in rows))
 
 
 def human_figures(songs, split) -> dict:

@@ -9,7 +9,8 @@ For every chart (:func:`ddc_sm.simfiles.footing.pattern_stats`, :func:`ddc_sm.si
 tech count of its footing per 100 steps (crossovers, footswitches, sideswitches, jacks, brackets, doublesteps), the
 longest stream (steps in a run of 16ths), the share of rest measures, the shares of steps that are jumps, that
 start a hold or roll, that start a roll, the share of hold/roll tails in a row with a step, mines per step, and
-the shares of steps on 8th and on 16th notes (from the beats).  Beside each median, how many of the charts lie outside the human range.
+the shares of steps on 8th and on 16th notes (from the beats).  Beside each median, how many of the charts lie
+outside the human range.
 
 The human range is the 10th-90th percentile of the train+valid charts of that difficulty (the songs the shipped
 weights were trained and tuned on; a song the split file does not list goes where training puts it, never to

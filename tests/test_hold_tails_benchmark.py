@@ -26,4 +26,4 @@ def test_human_releases_are_counted_by_class():
     assert e["room"]["long"] == [1, 1]  # one released, one kept on the step
     assert e["room"]["jump"] == [1, 0]
     assert e["gaps"] == [0.5, 0.5]
-    assert hold_tails.tail_counts(["2000", "3001", "0000"]) == (1, 1)
+    assert hold_tails.tail_counts(["2000", "3001", "0000"]) == (1, 1)  # stats.tail_counts, as chart_stats counts

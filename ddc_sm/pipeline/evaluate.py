@@ -221,11 +221,9 @@ def evaluate(pack_dirs, *, weights_dir=None, beam_size: int = 20, generate: bool
         # placement exactly as `make` does it on the human grid: the difficulty's threshold, kept within its
         # density range, empty measures filled (Beginner, Easy); without a usable grid, no filling.  A model that
         # takes the beat grid as input gets the grid `make` would estimate from the audio, never the human one.
-        estimated = placer.estimated_grid(song.audio_path)
+        estimated = placer.estimated_grid(song.audio_path)  # None for a model without the grid input
         probabilities = placer.probabilities(pfeats, diffs, estimated)
-        if grid == "estimated":
-            estimated = estimated if estimated is not None else estimated_timing(song.audio_path)
-        placing = estimated if grid == "estimated" else timing
+        placing = timing if grid == "human" else estimated or estimated_timing(song.audio_path)
         predicted = {d: placement_times(placer, prob, d, duration, placing, GRID_RULES[d]) if placing is not None
                      else density_bounded_times(placer, prob, d, duration) for d, prob in probabilities.items()}
         generated = {}

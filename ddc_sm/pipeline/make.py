@@ -193,9 +193,9 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     charts = []
     for difficulty in difficulties:
         beats, rows, times = selected[difficulty]
-        if len(placed[difficulty][0]) < MIN_STEPS_WARNING:
-            warnings.append(f"{difficulty}: only {len(placed[difficulty][0])} steps found; the audio may be too "
-                            "quiet or sparse")
+        n_steps = len(placed[difficulty][0])
+        if n_steps < MIN_STEPS_WARNING:
+            warnings.append(f"{difficulty}: only {n_steps} steps found; the audio may be too quiet or sparse")
         charts.append(GeneratedChart(difficulty, 0, beats, rows, times))
     meters = song_meters({c.difficulty: estimate_meter(c.difficulty, c.times, c.rows, c.beats) for c in charts},
                          existing_meters)
@@ -277,9 +277,9 @@ def beat_slot_times(placer, prob: np.ndarray, difficulty: str, duration: float, 
     heard = height[near].max(axis=1)
     score = heard + bonus[0] * (beats % 2 == 0) + bonus[1] * (beats % MEASURE_BEATS == 0)
     floor = BEAT_SLOT_FLOOR.get(difficulty) if floor is None else floor
-    if floor:  # a beat the model hears nothing on comes after every beat it hears something on
-        score = score + 10.0 * (heard >= floor)
-    best = np.argsort(-score, kind="stable")[:times.size]
+    unheard = heard < floor if floor else np.zeros(beats.size, dtype=bool)
+    # beats the model hears something on first, then by score, then the earlier beat
+    best = np.lexsort((np.arange(beats.size), -score, unheard))[:times.size]
     return np.sort(slot_times[best])
 
 

@@ -33,6 +33,11 @@ def crossover_patterns(rows: Sequence[str]) -> int:
     return count
 
 
+def tail_counts(rows: Sequence[str]) -> tuple[int, int]:
+    """(hold and roll tails in a row with a step, all tails) of a chart's rows."""
+    return (sum(r.count(TAIL) for r in rows if step_columns(r)), sum(r.count(TAIL) for r in rows))
+
+
 def chart_stats(times: Sequence[float], rows: Sequence[str]) -> dict:
     """steps, steps_per_second, jump_share (steps that are jumps), hold_share (steps with a hold or roll head),
     roll_share (steps with a roll head), mine_share (mines per step), crossovers (and per 100 steps),
@@ -45,8 +50,7 @@ def chart_stats(times: Sequence[float], rows: Sequence[str]) -> dict:
     rolls = sum(1 for _, r in steps if ROLL_HEAD in r)
     mines = sum(r.count(MINE) for r in rows)
     xo = crossover_patterns(rows)
-    tails = sum(r.count(TAIL) for r in rows)
-    tails_with_step = sum(r.count(TAIL) for r in rows if step_columns(r))
+    tails_with_step, tails = tail_counts(rows)
     return {
         "steps": n,
         "steps_per_second": (n - 1) / span if span > 0 else 0.0,
