@@ -31,9 +31,8 @@ RELEASE_BEATS = {"Beginner": Fraction(1), "Easy": Fraction(1, 2), "Medium": Frac
 MIN_HOLD_BEATS = {"Beginner": Fraction(1, 2), "Easy": Fraction(1, 2), "Medium": Fraction(1, 2),
                   "Hard": Fraction(1, 4), "Challenge": Fraction(1, 4)}
 # Holds from head to step at least this long (beats) are "long": charters release those more often.  Chosen, not
-# fitted: the shortest span over a beat on the grids charters use; on the train+valid human charts a hold of one
-# beat keeps its tail on the step about half the time, longer ones a quarter of the time (benchmarks/hold_tails.py
-# prints the release share of each class).
+# fitted: the shortest span over a beat on the grids charters use; of the train+valid human holds with room,
+# charters release 67-88% of the long ones and 30-51% of the shorter ones (`python benchmarks/hold_tails.py`).
 LONG_SPAN_BEATS = Fraction(3, 2)
 # The share of holds with room for a release that the train+valid human charts release before the next step, by
 # release_class: `python benchmarks/hold_tails.py` prints it.
