@@ -29,6 +29,10 @@ generated charts, so the two columns differ in the arrows only (DDC writes no mi
 when the peer's files are (or with ``--no-peer``).  The ``human arrows`` column is the critic's timing control:
 the human test chart's rows, in order, on our generated chart's row times (as many as both have), so that its
 critic score beside ``generated`` compares arrows on the same times; only its critic score means anything.
+
+Below each difficulty's figures, ``same opening``: how many charts of a column open (their first ``OPENING_ROWS``
+rows with a step) exactly as another song's chart of that difficulty in the same column does.  Human charts of
+different songs almost never do; a generator whose arrows ignore the song does.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ FIGURES = tuple((f"tech_{t}_per_100", f"{t} /100", "{:.2f}") for t in TECH) + (
     ("critic", "critic score", "{:.2f}"),
 )
 RANGE = (10, 90)  # percentiles of the train+valid charts
+OPENING_ROWS = 16  # a chart's opening: its first this many rows with a step, for the "same opening" line
 
 
 @dataclass
@@ -76,6 +81,21 @@ class ChartFigures:
     part: str  # train, valid, test or generated
     difficulty: str
     figures: dict = field(default_factory=dict)
+    opening: tuple = ()  # the first OPENING_ROWS rows with a step
+
+
+def opening(rows) -> tuple:
+    """A chart's first ``OPENING_ROWS`` rows that have a step (mines and tails alone do not count)."""
+    return tuple(r for r in rows if step_columns(r))[:OPENING_ROWS]
+
+
+def shared_openings(charts: Sequence[ChartFigures]) -> int:
+    """How many of ``charts`` open (:func:`opening`) exactly as a chart of another song among them does."""
+    songs: dict[tuple, set] = {}
+    for c in charts:
+        if len(c.opening) == OPENING_ROWS:
+            songs.setdefault(c.opening, set()).add(c.song)
+    return sum(1 for c in charts if len(songs.get(c.opening, ())) > 1)
 
 
 def chart_figures(times, rows, beats, difficulty: str) -> dict:
@@ -106,7 +126,7 @@ def human_charts(root: Path) -> tuple[list[ChartFigures], dict]:
             test_songs[song.key] = song
         for c in song.charts:
             charts.append(ChartFigures(song.key, part, c.difficulty,
-                                       chart_figures(c.times, c.rows, c.beats, c.difficulty)))
+                                       chart_figures(c.times, c.rows, c.beats, c.difficulty), opening(c.rows)))
             if part == "test":
                 bad = corrupt(c.rows, "random", rng)
                 charts.append(ChartFigures(song.key, "corrupted", c.difficulty,
@@ -164,7 +184,7 @@ def generate(test_songs: dict, out_dir: Path, log=print, extra_args: Sequence[st
         human = {c.difficulty: c for c in test_songs[key].charts}
         for c in generated.charts:
             charts.append(ChartFigures(key, "generated", c.difficulty,
-                                       chart_figures(c.times, c.rows, c.beats, c.difficulty)))
+                                       chart_figures(c.times, c.rows, c.beats, c.difficulty), opening(c.rows)))
             h = human.get(c.difficulty)
             if h is not None:  # the human chart's rows, in order, on our rows' times: the critic's timing control
                 n = min(len(h.rows), len(c.rows))
@@ -175,7 +195,7 @@ def generate(test_songs: dict, out_dir: Path, log=print, extra_args: Sequence[st
                 times, beats = [t for t, _ in steps], [b for _, b in steps]
                 rows = peer.generate(times, seed=0)
                 charts.append(ChartFigures(key, "ddc peer", c.difficulty,
-                                           chart_figures(times, rows, beats, c.difficulty)))
+                                           chart_figures(times, rows, beats, c.difficulty), opening(rows)))
         log(f"  {key}: {len(generated.charts)} charts" + (" (generated before, reused)" if reused else ""))
     return charts
 
@@ -208,7 +228,11 @@ def summarise(charts: Sequence[ChartFigures], generated: Sequence[ChartFigures] 
                     entry[name + "_outside"] = outside(median)
                     entry[name + "_charts_outside"] = sum(outside(v) for v in values)
             rows[key] = entry
-        out[d] = {"charts": {"train+valid": len(fit), "test": len(test), "generated": len(gen),
+        groups = {"test": [c for c in charts if c.difficulty == d and c.part == "test"],
+                  **{name: [c for c in generated if c.difficulty == d and c.part == name]
+                     for name in ("generated", "ddc peer")}}
+        same = {name: shared_openings(group) for name, group in groups.items() if group}
+        out[d] = {"same_opening": same, "charts": {"train+valid": len(fit), "test": len(test), "generated": len(gen),
                              "ddc peer": len(peer), "random arrows": len(bad), "human arrows": len(control)},
                   "figures": rows}
     return out
@@ -240,8 +264,12 @@ def print_table(summary: dict, with_generated: bool) -> None:
                 else:
                     line += f" {'-':>17} {'':5}"
             print(line)
+        print(f"  {'same opening':20} {'':14}" + "".join(
+            f" {block['same_opening'][name]:>17} {'':>2}/{n[name]:<2}" if name in block["same_opening"]
+            else f" {'-':>17} {'':5}" for name in names))
     print("\n(median: over the charts of that difficulty; * = median outside the train+valid human 10th-90th "
-          "percentile; out: charts outside it; % figures in percent)")
+          "percentile; out: charts outside it; % figures in percent; same opening: charts whose first "
+          f"{OPENING_ROWS} rows with a step are those of another song's chart of that difficulty)")
 
 
 def main(argv=None) -> int:
