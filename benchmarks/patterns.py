@@ -56,6 +56,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ddc_sm.simfiles.footing import TECH  # noqa: E402  (after the repository is on the path)
+from ddc_sm.selection.inference import chart_seed, difficulty_id  # noqa: E402
 from ddc_sm.simfiles.rows import step_columns  # noqa: E402
 
 # (key, label, format): the per-chart figures, in the order printed
@@ -178,7 +179,7 @@ def generate(test_songs: dict, out_dir: Path, log=print, extra_args: Sequence[st
              peer=None) -> list[ChartFigures]:
     """Figures of the charts ``ddc-sm make -d all`` writes for a copy of each test song's audio in ``out_dir``
     (:func:`make_songs`; songs already generated there are reused); with ``peer`` (a ``DDCPeerSelector``) also
-    of its arrows on the same step times (part ``ddc peer``, seed 0)."""
+    of its arrows on the same step times (part ``ddc peer``, seeded per chart by ``chart_seed`` as ours)."""
     charts = []
     for key, generated, reused in make_songs(test_songs, out_dir, log=log, extra_args=extra_args):
         human = {c.difficulty: c for c in test_songs[key].charts}
@@ -193,7 +194,8 @@ def generate(test_songs: dict, out_dir: Path, log=print, extra_args: Sequence[st
             if peer is not None:  # on our step rows' times (not on our tail-only or mine-only rows)
                 steps = [(t, b) for t, b, r in zip(c.times, c.beats, c.rows) if step_columns(r)]
                 times, beats = [t for t, _ in steps], [b for _, b in steps]
-                rows = peer.generate(times, seed=0)
+                # seeded per chart as our own search is (chart_seed), so its songs do not all draw the same noise
+                rows = peer.generate(times, seed=chart_seed(0, difficulty_id(c.difficulty), times))
                 charts.append(ChartFigures(key, "ddc peer", c.difficulty,
                                            chart_figures(times, rows, beats, c.difficulty), opening(rows)))
         log(f"  {key}: {len(generated.charts)} charts" + (" (generated before, reused)" if reused else ""))
