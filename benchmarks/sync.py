@@ -411,15 +411,22 @@ def _human_summary(rows: list[dict]) -> dict:
     }
 
 
-def notes_on_grid(times: np.ndarray, timing, tol_s: float = 0.010, window_s: float = 10.0) -> tuple[float, float]:
+SIXTEENTHS = (4,)  # slots per beat a note may sit on: the issue's measure, 16th notes
+WITH_TRIPLETS = (4, 3)  # ... and 12th notes (triplets), which StepMania charts write on the same grid
+
+
+def notes_on_grid(times: np.ndarray, timing, tol_s: float = 0.010, window_s: float = 10.0,
+                  per_beat: tuple[int, ...] = SIXTEENTHS) -> tuple[float, float]:
     """How a grid (any timing with ``beat_at``/``time_at``) holds a chart's notes: (the share of ``times`` within
-    ``tol_s`` of a 16th slot of it, the worst drift in ms: the largest |median signed distance to the nearest
-    16th slot| over ``window_s`` windows holding at least 8 notes)."""
+    ``tol_s`` of a slot of it, the worst drift in ms: the largest |median signed distance to the nearest
+    slot| over ``window_s`` windows holding at least 8 notes).  The slots: ``per_beat`` to a beat, the nearest
+    of them (``SIXTEENTHS``: 16th notes; ``WITH_TRIPLETS``: 16th and 12th notes)."""
     times = np.asarray(times, dtype=np.float64)
     if not len(times):
         return float("nan"), float("nan")
-    slots = np.round(timing.beat_at(times) * 4.0) / 4.0
-    err = times - timing.time_at(slots)
+    beats = timing.beat_at(times)
+    errs = np.stack([times - timing.time_at(np.round(beats * n) / n) for n in per_beat])
+    err = errs[np.argmin(np.abs(errs), axis=0), np.arange(len(times))]
     worst = 0.0
     for a in np.arange(float(times.min()), float(times.max()) + 1e-9, window_s):
         sel = (times >= a) & (times < a + window_s)
@@ -448,8 +455,14 @@ def evaluate_tempo_changes(root: Path, log, parts: tuple[str, ...] | None = None
     drift, for our tempo map and, as the baseline, for our constant estimate.
 
     A song has *real* tempo changes when the human chart's own first BPM and #OFFSET, as a constant grid, hold
-    fewer than 90 % of its notes within 10 ms (a half-time section on the same grid, 141 -> 70.5 -> 141, or a
-    stop a whole number of beats long, holds them all); the others are listed as *same grid*.
+    fewer than 90 % of its notes within 10 ms of a 16th or 12th slot (a half-time section on the same grid,
+    141 -> 70.5 -> 141, or a stop a whole number of beats long, holds them all); the others are listed as *same
+    grid*.  12ths count there because a constant song with triplets is no tempo change: by 16ths alone six
+    songs of ../shared/data with one tempo (Go Go Go, Salty Sincerity ...) were classed as real changes, and no
+    grid, not even the chart's own, holds their notes on 16ths.  Beside the issue's share (16ths) each song
+    gets ``map_share_with_12ths`` and ``human_own_share`` (the human chart's own timing, changes and stops
+    included, 16ths and 12ths: what a perfect estimate would reach; a chart's warps and gimmicks keep it
+    below 100 %).
 
     With ``constant_rows`` (the ``songs`` of :func:`evaluate_human`) also the map as ``pack --match-sync`` writes
     it: moved by the sync convention of the song's pack measured on its constant-tempo songs
@@ -458,7 +471,7 @@ def evaluate_tempo_changes(root: Path, log, parts: tuple[str, ...] | None = None
     from ddc_sm.errors import AudioError
     from ddc_sm.simfiles.dataset import iter_songs
     from ddc_sm.simfiles.splits import load_split, part_of
-    from ddc_sm.timing.grid import ConstantTiming
+    from ddc_sm.timing.grid import ConstantTiming, simfile_timing
     from ddc_sm.timing.tempo import estimate_tempo_from_onsets, onset_envelope
     from ddc_sm.timing.tempo_map import estimate_tempo_map, shifted_map
 
@@ -475,7 +488,10 @@ def evaluate_tempo_changes(root: Path, log, parts: tuple[str, ...] | None = None
             audio = load_audio(song.audio_path)
         except AudioError:
             continue
-        human_share, _ = notes_on_grid(times, ConstantTiming(float(song.bpms[0][1]), float(song.offset)))
+        human_share, _ = notes_on_grid(times, ConstantTiming(float(song.bpms[0][1]), float(song.offset)),
+                                       per_beat=WITH_TRIPLETS)
+        human_share_16, _ = notes_on_grid(times, ConstantTiming(float(song.bpms[0][1]), float(song.offset)))
+        own_share = notes_on_grid(times, simfile_timing(song.simfile_path), per_beat=WITH_TRIPLETS)[0]
         start = time.perf_counter()
         onset = onset_envelope(audio.samples, audio.sample_rate)
         best = estimate_tempo_from_onsets(onset).best
@@ -483,11 +499,14 @@ def evaluate_tempo_changes(root: Path, log, parts: tuple[str, ...] | None = None
         seconds = time.perf_counter() - start
         c_share, c_drift = notes_on_grid(times, ConstantTiming(best.bpm, best.offset))
         m_share, m_drift = notes_on_grid(times, tmap.timing)
+        m_share_12 = notes_on_grid(times, tmap.timing, per_beat=WITH_TRIPLETS)[0]
         row = {"song": song.key, "part": part, "group": group_of(part), "real_changes": human_share < 0.9,
+               "real_changes_by_16ths": human_share_16 < 0.9,
                "human_bpms": [round(float(b), 3) for _, b in song.bpms][:12], "human_entries": len(song.bpms),
-               "human_constant_share": human_share, "constant_bpm": best.bpm,
+               "human_constant_share": human_share, "human_own_share": own_share, "constant_bpm": best.bpm,
                "constant_share": c_share, "constant_worst_drift_ms": c_drift,
-               "map_share": m_share, "map_worst_drift_ms": m_drift, "map_segments": tmap.segments(),
+               "map_share": m_share, "map_share_with_12ths": m_share_12, "map_worst_drift_ms": m_drift,
+               "map_segments": tmap.segments(),
                "map_changed": tmap.changed, "seconds": seconds}
         row["ok"] = m_share >= 0.9
         # diagnosis, not a score: the share once our map is moved by the one shift within 60 ms that suits it best
@@ -502,7 +521,8 @@ def evaluate_tempo_changes(root: Path, log, parts: tuple[str, ...] | None = None
         rows.append(row)
         log(f"{'ok ' if row['ok'] else '   '} {row['group']:11s} {'real' if row['real_changes'] else 'same':4s} "
             f"map {m_share:5.1%} (drift {m_drift:5.1f} ms, {len(row['map_segments'])} seg) constant {c_share:5.1%} "
-            f"(drift {c_drift:5.1f} ms; best shift {row['map_best_shift_ms']:+.0f} ms: {row['map_best_shift_share']:5.1%})  "
+            f"(drift {c_drift:5.1f} ms; best shift {row['map_best_shift_ms']:+.0f} ms: {row['map_best_shift_share']:5.1%}; "
+            f"with 12ths: map {m_share_12:5.1%}, the chart's own timing {own_share:5.1%})  "
             f"human {row['human_bpms'][:4]}  {song.key[:48]}")
     summary = {}
     for g in GROUPS:
@@ -517,7 +537,10 @@ def evaluate_tempo_changes(root: Path, log, parts: tuple[str, ...] | None = None
                     "map_drift_median_ms": float(np.median([r["map_worst_drift_ms"] for r in rs])),
                     "constant_drift_median_ms": float(np.median([r["constant_worst_drift_ms"] for r in rs])),
                     "with_changes": sum(r["map_changed"] for r in rs),
-                    "map_90_after_best_shift": sum(r["map_best_shift_share"] >= 0.9 for r in rs)}
+                    "map_90_after_best_shift": sum(r["map_best_shift_share"] >= 0.9 for r in rs),
+                    "map_90_with_12ths": sum(r["map_share_with_12ths"] >= 0.9 for r in rs),
+                    "human_own_90": sum(r["human_own_share"] >= 0.9 for r in rs),
+                    "real_by_16ths": sum(r["real_changes_by_16ths"] for r in rs)}
                 if all("map_pack_sync_share" in r for r in rs):
                     summary[f"{g}: {kind}"]["map_pack_sync_90"] = sum(r["map_pack_sync_share"] >= 0.9 for r in rs)
                     summary[f"{g}: {kind}"]["map_pack_sync_share_median"] = float(
@@ -792,12 +815,16 @@ def _chosen_peers(args) -> tuple[str, ...]:
 def _print_tempo_change_summary(t: dict, log) -> None:
     """Per group and kind: the songs whose human notes our grid holds (>= 90 % within 10 ms of a 16th slot)."""
     log("\nTEMPO CHANGES: share of the human notes within 10 ms of a 16th slot of our grid; real changes = the "
-        "human chart's first BPM does not hold its own notes (target: >= 90 % for >= 80 % of those songs)")
+        "human chart's first BPM does not hold its own notes on its 16ths or 12ths (target: >= 90 % for >= 80 % of "
+        "those songs)")
     for name, s in t["summary"].items():
         log(f"  {name:28s} {s['songs']:2d} songs: tempo map >= 90 % on {s['map_90']}/{s['songs']} "
             f"(median {s['map_share_median']:.1%}, worst drift median {s['map_drift_median_ms']:.1f} ms; "
             f"{s['with_changes']} with changes); constant baseline {s['constant_90']}/{s['songs']} "
             f"(median {s['constant_share_median']:.1%}, drift {s['constant_drift_median_ms']:.1f} ms)")
+        log(f"  {'':28s}    with 12ths (triplets) on the grid too: tempo map >= 90 % on {s['map_90_with_12ths']}/"
+            f"{s['songs']}; the human chart's own timing (changes and stops, 16ths and 12ths) on "
+            f"{s['human_own_90']}/{s['songs']}; real changes by 16ths alone: {s['real_by_16ths']}/{s['songs']}")
         log(f"  {'':28s}    diagnosis: >= 90 % after the one shift (within 60 ms) that suits our map best on "
             f"{s['map_90_after_best_shift']}/{s['songs']} (a constant offset between chart and grid, not the tempo)")
         if "map_pack_sync_90" in s:
