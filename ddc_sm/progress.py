@@ -14,12 +14,14 @@ from __future__ import annotations
 import time
 
 STAGES = ("reading", "tempo", "features", "models", "placement", "selection", "writing")
-# Each stage's share of make's wall time on a 3-minute song (5 difficulties, one thread), from the stage times
-# `python benchmarks/make_speed.py` printed on the 2-core machine, rounded ("models": importing torch and
-# loading the weights).  Only the bar's pace and its remaining-time estimate use them: they are timings of the
-# audio's processing (Numb, make_speed's default song), no human chart is read, and no figure depends on them.
-STAGE_SHARE = {"reading": 0.03, "tempo": 0.09, "features": 0.08, "models": 0.09, "placement": 0.15,
-               "selection": 0.51, "writing": 0.05}
+# Each stage's share of make's wall time on a 3-minute song (5 difficulties, one thread, make's default workers:
+# two on the 2-core machine, so the tempo runs beside the features and only its wait is a stage), from the stage
+# times `python benchmarks/make_speed.py` printed there on 2026-12-06 (reading 0.2, tempo 0.0, features 1.5,
+# models 1.0, placement 1.3, selection 3.8, writing 0.2), rounded ("models": importing torch and loading the
+# weights).  Only the bar's pace and its remaining-time estimate use them: they are timings of the audio's
+# processing (Numb, make_speed's default song), no human chart is read, and no figure depends on them.
+STAGE_SHARE = {"reading": 0.03, "tempo": 0.01, "features": 0.18, "models": 0.12, "placement": 0.16,
+               "selection": 0.47, "writing": 0.03}
 
 
 class Progress:

@@ -17,6 +17,12 @@ every operation, so on a machine whose cores are busy with something else, work 
   GIL), and one thread is what never thrashes when the other core is busy (``benchmarks/make_speed.py``
   measures make idle and busy).  Training's default is its config's ``"threads"`` (1 in the shipped configs, so
   that a rerun reproduces the shipped weights).
+* **processes, not threads, share one song's work**: with a budget of one thread, ``make`` forks up to
+  ``--workers N`` single-threaded processes (:mod:`ddc_sm.forked`; default: one per core, :func:`workers`)
+  that run placement's LSTM for some of the difficulties and the beam searches of some of the charts.  A
+  process has no barrier to wait at, so a busy core only slows its share; each chart is computed exactly as
+  it is alone, so the charts are the same bytes whatever the number of workers.  ``pack --jobs J`` gives each
+  song ``cores // J`` of them.
 
 Thread counts change the last bits of oneDNN's and MKL's sums, so the output is the same for the same options
 *and* budget: the default budget (1) gives the same charts on a busy machine as on an idle one.  The selection
@@ -36,39 +42,71 @@ from ddc_sm.errors import UserError
 
 ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MAX_THREADS = 256
+MAX_WORKERS = 8  # a song has five charts to decode; more processes than that have nothing to do
 _budget: int | None = None
+_workers: int | None = None
+
+
+def _count(n, option: str, unit: str, high: int) -> int:
+    """``n`` as a count of 1..``high`` (``option`` and ``unit`` name it), or :class:`UserError`."""
+    try:
+        value = int(n)
+    except (TypeError, ValueError):
+        raise UserError(f"{option} {n!r} is not a number of {unit}") from None
+    if not 1 <= value <= high:
+        raise UserError(f"{option} {value}: use 1 to {high}")
+    return value
+
+
+def _from_environment(var: str, unit: str, high: int) -> int | None:
+    """``$var`` as a count of 1..``high``; None where it is not set."""
+    env = os.environ.get(var, "").strip()
+    if not env:
+        return None
+    try:
+        return _count(env, var, unit, high)
+    except UserError:
+        raise UserError(f"${var}={env!r} is not a number of {unit} (1 to {high})") from None
 
 
 def check_threads(n) -> int:
     """``n`` as a thread count, or :class:`UserError` when it is not one."""
-    try:
-        value = int(n)
-    except (TypeError, ValueError):
-        raise UserError(f"--threads {n!r} is not a number of threads") from None
-    if not 1 <= value <= MAX_THREADS:
-        raise UserError(f"--threads {value}: use 1 to {MAX_THREADS}")
-    return value
+    return _count(n, "--threads", "threads", MAX_THREADS)
 
 
 def default_threads() -> int:
     """The budget when none is given: ``$DDC_SM_THREADS``, else 1."""
-    env = os.environ.get("DDC_SM_THREADS", "").strip()
-    if env:
-        try:
-            return check_threads(env)
-        except UserError:
-            raise UserError(f"$DDC_SM_THREADS={env!r} is not a number of threads (1 to {MAX_THREADS})") from None
-    return 1
+    return _from_environment("DDC_SM_THREADS", "threads", MAX_THREADS) or 1
 
 
-def configure(threads: int | None = None) -> int:
-    """Set the process's thread budget (``None``: :func:`default_threads`) and pin the thread pools to it.
+def check_workers(n) -> int:
+    """``n`` as a number of worker processes, or :class:`UserError` when it is not one."""
+    return _count(n, "--workers", "processes", MAX_WORKERS)
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def default_workers() -> int:
+    """The worker processes of one song when none are asked for: ``$DDC_SM_WORKERS``, else one per core."""
+    return _from_environment("DDC_SM_WORKERS", "processes", MAX_WORKERS) or min(cores(), MAX_WORKERS)
+
+
+def configure(threads: int | None = None, workers: int | None = None) -> int:
+    """Set the process's thread budget (``None``: :func:`default_threads`) and pin the thread pools to it; set
+    the worker processes of one song (``None``: :func:`default_workers`).
 
     Call it before the heavy work starts (the commands do, before they import numpy or torch); returns the budget.
     """
-    global _budget
+    global _budget, _workers
     n = default_threads() if threads is None else check_threads(threads)
     _budget = n
+    _workers = default_workers() if workers is None else check_workers(workers)
     for var in ENV_VARS:
         os.environ[var] = str(n)
     if "torch" in sys.modules:
@@ -89,6 +127,15 @@ def budget() -> int:
         return max(1, int(os.environ.get("OMP_NUM_THREADS", "1")))
     except ValueError:
         return 1
+
+
+def workers() -> int:
+    """How many processes may share one song's work (:mod:`ddc_sm.forked`): what :func:`configure` set, else
+    :func:`default_workers`; always 1 with a budget of more than one thread (a process whose OpenMP threads have
+    started must not fork)."""
+    if budget() > 1:
+        return 1
+    return _workers if _workers is not None else default_workers()
 
 
 def _set_torch(n: int) -> None:

@@ -13,9 +13,10 @@ def restore_threads(monkeypatch):
     import torch
 
     old = torch.get_num_threads()
-    for var in threads.ENV_VARS + ("DDC_SM_THREADS",):
+    for var in threads.ENV_VARS + ("DDC_SM_THREADS", "DDC_SM_WORKERS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(threads, "_budget", None)
+    monkeypatch.setattr(threads, "_workers", None)
     yield
     torch.set_num_threads(old)
 

@@ -30,6 +30,9 @@ FINEST_HELP = ("Finest note value any chart may use: 4th, 8th, 16th, 32nd or 64t
                "difficulty's own (Beginner/Easy 8th, Medium/Hard 16th, Challenge 64th).")
 THREADS_HELP = ("Threads for the large batched work (placement over the whole song); the beam search always "
                 "runs on one. Default: $DDC_SM_THREADS, else 1 (the same chart on a busy machine, no slower).")
+WORKERS_HELP = ("Processes that share the song's work (the tempo beside the audio features, placement's difficulties, "
+                "the charts' beam searches), one thread each. Default: $DDC_SM_WORKERS, else one per core. The "
+                "charts are the same whatever N.")
 TRAIN_THREADS_HELP = "torch threads for training (default: the config's \"threads\", 1 in the shipped configs)."
 FLAG = ""  # metavar of an on/off flag: shown as a bare flag, never as taking a value
 
@@ -125,11 +128,12 @@ def make(
     preview: bool = typer.Option(False, "--preview", metavar=FLAG,
                                  help="Also write SONG.preview.html beside the charts (see `ddc-sm preview`)."),
     threads: Optional[int] = typer.Option(None, "--threads", metavar="N", help=THREADS_HELP),
+    workers: Optional[int] = typer.Option(None, "--workers", metavar="N", help=WORKERS_HELP),
 ) -> None:
     """Write SONG.sm and SONG.ssc beside each audio file."""
     from ddc_sm import threads as thread_policy
 
-    thread_policy.configure(threads)  # before numpy and torch load their thread pools
+    thread_policy.configure(threads, workers)  # before numpy and torch load their thread pools
     from ddc_sm.pipeline.make import make_charts
 
     diffs = parse_difficulties(difficulty)

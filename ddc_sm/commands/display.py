@@ -29,6 +29,7 @@ class MakeDisplay(Progress):
         self._name_stage = ""
         self._total: int | None = None
         self._shown = -1
+        self._completed = 0
         if terminal and not quiet:
             from rich.console import Console
             from rich.progress import BarColumn, Progress as Bar, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -66,8 +67,9 @@ class MakeDisplay(Progress):
         what = self._name_stage
         if self._total and self._name_stage == "selection":
             what = f"selection {done}/{self._total} steps"
-        self.bar.update(self._task, description=f"{self.name}: {what}",
-                        completed=round(BAR_UNITS * fraction_done(self._name_stage, done, self._total)))
+        # never backwards: make waits for its tempo stage (run beside the features) after the models load
+        self._completed = max(self._completed, round(BAR_UNITS * fraction_done(self._name_stage, done, self._total)))
+        self.bar.update(self._task, description=f"{self.name}: {what}", completed=self._completed)
 
     def finish(self) -> None:
         super().finish()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
+from ddc_sm import threads
 from ddc_sm.audio.decode import STEPMANIA_PLAYS, Audio, load_audio, playable_copy
 from ddc_sm.difficulty import DIFFICULTIES
 from ddc_sm.errors import ChartExistsError, UserError
@@ -100,7 +101,8 @@ def generate_charts(audio: Audio, difficulties: list[str], timing, *, weights_di
                     seed: int = 0, log: Log = None, finest: int | None = None,
                     progress: Progress | None = None, existing_meters: dict[str, int] | None = None,
                     candidates: int = 1, release_holds: bool = True) -> tuple[list[GeneratedChart], list[str]]:
-    """Run both models on ``audio`` for ``difficulties`` with the given grid ``timing``.
+    """Run both models on ``audio`` for ``difficulties`` with the given grid ``timing`` (or a function that
+    returns it, called once the features are computed and the models loaded: make's tempo stage runs beside them).
 
     ``finest``: no note value finer than this (4, 8, 16, 32, 64) in any chart; None: each difficulty's own.
     ``progress``: told of each stage (features, placement, selection with its steps decoded).
@@ -145,10 +147,13 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
     warnings: list[str] = []
     wkey = str(weights_dir) if weights_dir else None
     placer, selector = load_placer(wkey), load_selector(wkey)
+    workers = threads.workers()  # processes that share the work: the same charts whatever their number
+    if callable(timing):  # make's tempo stage, run beside the features and the models: its result
+        timing = timing()
     progress.stage("placement")
     say("placing steps...")
     if probabilities is None:
-        probabilities = placer.probabilities(placement_feats, difficulties, timing)
+        probabilities = placer.probabilities(placement_feats, difficulties, timing, workers=workers)
     loosened: dict = {}
     placed = {d: placed_steps(placer, probabilities[d], d, duration, timing, finest=finest, loosened=loosened)
               for d in difficulties}
@@ -175,7 +180,7 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
 
     selected = {d: written(d, rows, seed) for d, rows in
                 selector.select_many(selection_feats, step_times, beam_size=beam_size, seed=seed,
-                                     on_step=advance).items()}
+                                     on_step=advance, workers=workers).items()}
     if candidates > 1:
         from ddc_sm.selection.critic import load_critic
 
@@ -184,7 +189,7 @@ def charts_from_features(placement_feats: np.ndarray, selection_feats: np.ndarra
         for k in range(1, candidates):
             done[0] = k * n_steps
             other = selector.select_many(selection_feats, step_times, beam_size=beam_size, seed=seed + k,
-                                         on_step=advance)
+                                         on_step=advance, workers=workers)
             for d, rows in other.items():
                 chart = written(d, rows, seed + k)
                 score = critic.logit(chart[1], chart[2], d)  # the chart as it would be written
@@ -537,30 +542,36 @@ def _make_charts(audio_path, difficulties: list[str], *, bpm: float | None = Non
     if audio.duration > 10 * 60:
         result.warnings.append(f"long audio ({audio.duration / 60:.1f} min): generation takes a while")
     progress.stage("tempo")
-    from ddc_sm.timing.tempo import onset_envelope
+    grid_args = (audio, audio_path, timing, None if timing is None else timing_source.name, bpm, offset, offset_shift)
+    if threads.workers() > 1:  # beside the features and the models, in a process of its own (ddc_sm.forked)
+        from ddc_sm.forked import Later
 
-    onset = onset_envelope(audio.samples, audio.sample_rate)
-    if timing is None:
-        given = _given_grid_words(bpm, offset)
-        estimated_grid = bpm is None and offset is None
-        bpm, offset = _resolve_tempo(audio, bpm, offset, result, say, offset_shift, onset=onset)
-        timing = ConstantTiming(bpm, offset)
-        if estimated_grid:  # where the tempo really changes, a tempo map (ddc_sm.timing.tempo_map)
-            timing = _tempo_map(onset, timing, result, say, offset_shift)
-        result.bpm, result.offset = bpm, offset
-        result.bpms = tuple(timing.bpms) if isinstance(timing, TempoMap) else ((0.0, float(bpm)),)
-        grid_name = given or f"the estimated grid ({bpm:g} BPM, offset {offset:.3f})"
-        fix, grid_offset = "try --offset {:.3f}", offset
+        later = Later(lambda: _grid_stage(*grid_args))
     else:
-        grid_name = f"the timing of {timing_source.name} (--add keeps it)"
-        fix, grid_offset = "its #OFFSET would fit at {:.3f} (fix it there, or use --force)", _first_offset(timing)
-    result.alignment = _measure_grid(onset, timing, grid_name, grid_offset, fix, result, say)
+        later = None
+        found = _grid_stage(*grid_args)
+
+    def grid():
+        nonlocal found
+        if later is not None:
+            progress.stage("tempo")  # the wait for it; the bar does not go back (ddc_sm.commands.display)
+            found = later.result(lambda: _grid_stage(*grid_args))
+        for line in found.lines:
+            say(line)
+        result.warnings += found.warnings
+        result.bpm, result.offset, result.bpms, result.alignment = found.bpm, found.offset, found.bpms, found.alignment
+        return found.timing
 
     wanted = [d for d in DIFFICULTIES if any(d in v for v in targets.values())]
-    charts, warnings = generate_charts(audio, wanted, timing, weights_dir=weights_dir, beam_size=beam_size,
-                                       seed=seed, log=say, finest=finest, progress=progress,
-                                       existing_meters=existing_meters, candidates=candidates)
+    try:
+        charts, warnings = generate_charts(audio, wanted, grid if later is not None else grid(), weights_dir=weights_dir,
+                                           beam_size=beam_size, seed=seed, log=say, finest=finest, progress=progress,
+                                           existing_meters=existing_meters, candidates=candidates)
+    finally:
+        if later is not None:
+            later.kill()
     progress.stage("writing")
+    bpm, offset = result.bpm, result.offset
     result.charts, result.warnings = charts, result.warnings + warnings
     empty = [c.difficulty for c in charts if not c.beats]
     if empty:
@@ -622,6 +633,49 @@ def _given_grid_words(bpm, offset) -> str | None:
 def _first_offset(timing) -> float:
     """#OFFSET of a timing: minus the time of beat 0."""
     return -float(timing.time_at(np.array([0.0]))[0])
+
+
+@dataclass
+class _Grid:
+    """What the tempo stage found (:func:`_grid_stage`): the grid charted on and what make says of it."""
+    timing: object
+    bpm: float
+    offset: float
+    bpms: tuple
+    alignment: object
+    warnings: list
+    lines: list  # messages, in order
+
+
+def _grid_stage(audio: Audio, audio_path: Path, timing, timing_source: str | None, bpm, offset,
+                offset_shift: float) -> _Grid:
+    """The grid the charts are written on: ``timing`` where --add gave one (the existing chart's, named
+    ``timing_source``), else the user's --bpm/--offset with the estimate filling in what they did not give, a
+    tempo map where the song's tempo really changes; and how it fits the audio.  A pure function of its
+    arguments (make may run it in a process of its own, beside the features)."""
+    from ddc_sm.timing.tempo import onset_envelope
+
+    found = MakeResult(audio_path)
+    lines: list[str] = []
+    say = lines.append
+    onset = onset_envelope(audio.samples, audio.sample_rate)
+    if timing is None:
+        given = _given_grid_words(bpm, offset)
+        estimated_grid = bpm is None and offset is None
+        bpm, offset = _resolve_tempo(audio, bpm, offset, found, say, offset_shift, onset=onset)
+        timing = ConstantTiming(bpm, offset)
+        if estimated_grid:  # where the tempo really changes, a tempo map (ddc_sm.timing.tempo_map)
+            timing = _tempo_map(onset, timing, found, say, offset_shift)
+        bpms = tuple(timing.bpms) if isinstance(timing, TempoMap) else ((0.0, float(bpm)),)
+        grid_name = given or f"the estimated grid ({bpm:g} BPM, offset {offset:.3f})"
+        fix, grid_offset = "try --offset {:.3f}", offset
+    else:
+        bpm = offset = None
+        bpms = ()
+        grid_name = f"the timing of {timing_source} (--add keeps it)"
+        fix, grid_offset = "its #OFFSET would fit at {:.3f} (fix it there, or use --force)", _first_offset(timing)
+    alignment = _measure_grid(onset, timing, grid_name, grid_offset, fix, found, say)
+    return _Grid(timing, bpm, offset, bpms, alignment, found.warnings, lines)
 
 
 def _measure_grid(onset, timing, grid_name: str, offset: float, fix: str, result: MakeResult, say):

@@ -121,10 +121,10 @@ def run_song(job: SongJob, maker: Optional[Callable] = None, weights_dir=None) -
     return SongOutcome(job.song_dir, "written", names)
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, workers: int) -> None:
     from ddc_sm import threads as thread_policy
 
-    thread_policy.configure(threads)  # the pack's per-song budget (ddc_sm.threads), before torch loads
+    thread_policy.configure(threads, workers)  # the pack's per-song budget (ddc_sm.threads), before torch loads
 
 
 def _run_song_in_worker(job: SongJob, maker, weights_dir) -> SongOutcome:
@@ -172,9 +172,13 @@ def _run_in_processes(todo: list[SongJob], jobs: int, maker, weights_dir, finish
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
+    from ddc_sm import threads as thread_policy
+
     ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
+    # the cores shared out: each song in progress forks this many processes for its own work (ddc_sm.forked)
+    per_song = (threads, max(1, thread_policy.cores() // jobs))
     with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx, initializer=_init_worker,
-                             initargs=(threads,)) as pool:
+                             initargs=per_song) as pool:
         futures = {pool.submit(_run_song_in_worker, job, maker, weights_dir): job for job in todo}
         broken: list[SongJob] = []  # songs of a pool a crashed worker broke: each is retried alone
         try:
@@ -199,7 +203,7 @@ def _run_in_processes(todo: list[SongJob], jobs: int, maker, weights_dir, finish
             finished(again)
             continue
         with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(threads,)) as alone:
+                                 initargs=per_song) as alone:
             try:
                 outcome = alone.submit(_run_song_in_worker, job, maker, weights_dir).result()
             except BrokenProcessPool:

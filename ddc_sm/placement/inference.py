@@ -126,7 +126,7 @@ class StepPlacer:
         return estimated_timing(audio_path)
 
     def probabilities(self, raw_feats: np.ndarray, difficulties: str | Sequence[str],
-                      timing=None) -> dict[str, np.ndarray]:
+                      timing=None, workers: int = 1) -> dict[str, np.ndarray]:
         """Per-frame step probability (float32, shape (T,)) for each difficulty; the conv stack runs once.
 
         ``timing``: the song's beat grid (anything with ``beat_at``), the input of a model that :attr:`uses_grid`
@@ -136,11 +136,12 @@ class StepPlacer:
         default) the LSTM runs one difficulty at a time, which is as fast there and keeps its memory to one
         song's frames; with more, all difficulties go through it in one batch, which the threads share.  Other
         thread counts may round the last bits of the probabilities differently (oneDNN and MKL split the sums
-        by thread), and so, rarely, move a step.
+        by thread), and so, rarely, move a step.  ``workers`` > 1 (with one thread): the difficulties' LSTM
+        runs split over that many processes (:func:`ddc_sm.forked.run_parts`), each exactly as here.
         """
         import torch
 
-        from ddc_sm import threads
+        from ddc_sm import forked, threads
 
         diffs = _canonical(difficulties)
         if not diffs:
@@ -157,8 +158,15 @@ class StepPlacer:
             if threads.budget() > 1 and len(diffs) > 1:
                 probs = torch.sigmoid(decode_windowed(self.model, enc.expand(len(diffs), -1, -1), idx, self.window))
                 return {d: probs[i].numpy().astype(np.float32) for i, d in enumerate(diffs)}
-            return {d: torch.sigmoid(decode_windowed(self.model, enc, idx[i:i + 1], self.window))[0].numpy()
-                    .astype(np.float32) for i, d in enumerate(diffs)}
+
+            def some(part: list[int], _progress) -> list[np.ndarray]:
+                with torch.no_grad(), threads.single():
+                    return [torch.sigmoid(decode_windowed(self.model, enc, idx[i:i + 1], self.window))[0].numpy()
+                            .astype(np.float32) for i in part]
+
+            parts = forked.split(list(range(len(diffs))), workers)
+            probs = [p for got in forked.run_parts(some, parts) for p in got]
+            return dict(zip(diffs, probs))
 
     def step_times(self, raw_feats: np.ndarray, difficulties: str | Sequence[str], *,
                    thresholds: dict[str, float] | None = None, timing=None) -> dict[str, np.ndarray]:

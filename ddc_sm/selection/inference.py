@@ -211,15 +211,14 @@ class StepSelector:
         The features are normalised once, each difficulty's steps are encoded once, and all difficulties are
         decoded in one batched beam search (:func:`ddc_sm.selection.beam_search.beam_search_many`), so each
         chart is exactly the one :meth:`select` gives it alone.  ``workers`` > 1 splits the difficulties into that
-        many groups of about equal steps, each decoded by its own thread (torch ops release the GIL; each op
-        stays on one core).  ``on_step(n)``: called with the number of steps decoded so far, all difficulties
-        together.
+        many groups of about equal steps, each decoded by its own process on Linux (:mod:`ddc_sm.forked`: the
+        search is bound by Python that holds the GIL, so threads would not help), the first by this one; a
+        worker that fails is done over here.  The charts are the same bytes whatever ``workers`` is.
+        ``on_step(n)``: called with the number of steps decoded so far, all difficulties together.
         """
-        import threading
-
         import torch
 
-        from ddc_sm import threads
+        from ddc_sm import forked, threads
         from ddc_sm.selection.beam_search import SearchJob, beam_search_many, tokens_to_rows
 
         checked = {key: self._check_times(t) for key, t in times.items()}
@@ -248,29 +247,21 @@ class StepSelector:
                                       repeat_panels=FAST_REPEAT_PANELS.get(diff, 0))
         groups = _balanced_groups(keys, {key: len(checked[key]) for key in keys}, workers)
         done = [0] * len(groups)
-        lock = threading.Lock()
 
-        def run(g: int) -> None:
-            def progress(n: int) -> None:
-                with lock:
-                    done[g] = n
-                    if on_step is not None:
-                        on_step(sum(done))
+        def report(g: int, n: int) -> None:
+            done[g] = n
+            if on_step is not None:
+                on_step(sum(done))
 
-            tokens = beam_search_many(self.model, [jobs[key] for key in groups[g]], self.vocab, beam_size,
-                                      temperature=temperature, banned=banned, on_step=progress)
-            for key, toks in zip(groups[g], tokens):
-                out[key] = tokens_to_rows(toks, self.vocab)
+        def decode(group: list, progress) -> list:
+            return beam_search_many(self.model, [jobs[key] for key in group], self.vocab, beam_size,
+                                    temperature=temperature, banned=banned, on_step=progress)
 
         with threads.single():  # per-step work never fans out over threads (see ddc_sm.threads)
-            if len(groups) == 1:
-                run(0)
-            else:
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(len(groups)) as pool:
-                    for f in [pool.submit(run, g) for g in range(len(groups))]:
-                        f.result()
+            tokens = forked.run_parts(decode, groups, report)
+        for g, group in enumerate(groups):
+            for key, toks in zip(group, tokens[g]):
+                out[key] = tokens_to_rows(toks, self.vocab)
         return out
 
     def score(self, raw_feats: np.ndarray, times: Sequence[float], rows: Sequence[str],
