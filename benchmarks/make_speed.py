@@ -4,6 +4,8 @@
     python benchmarks/make_speed.py --audio SONG      # any 3-minute song
     python benchmarks/make_speed.py --skip-long --skip-pack   # the 3-minute figures only
     python benchmarks/make_speed.py --threads 2       # make --threads 2 (default: make's own default, 1)
+    python benchmarks/make_speed.py --workers 1       # make --workers 1 (default: make's own, one per core)
+    python benchmarks/make_speed.py --repeat 3        # the idle 3-minute run 3 times: the median, and each
 
 Prints, in one run (each measurement a fresh process, so start-up and model loading are included):
 
@@ -14,6 +16,8 @@ Prints, in one run (each measurement a fresh process, so start-up and model load
   included) and again in the same process ("warm": the arithmetic alone);
 * **make** on the 3-minute song, all five difficulties: wall time, its ratio to each floor, peak RSS, and the
   stage breakdown make prints (``done in ...``);
+* make with **--workers 1** (the whole song in one process, as before worker processes) idle, beside it, and
+  whether its charts are the same bytes as the default's;
 * the same with **one core kept busy** by a spinning child process, and its ratio to the idle run; the charts
   of both runs must be the same bytes (their SHA-256 is printed);
 * the same for a **10-minute song** (the 3-minute audio repeated to 600 s);
@@ -109,10 +113,10 @@ def stage_line(stderr: str) -> str:
     return lines[-1].split(": done in ", 1)[1] if lines else "(no stage line)"
 
 
-EXTRA: list[str] = []  # options added to every make command (--threads)
+EXTRA: list[str] = []  # options added to every make command (--threads, --workers)
 
 
-def run_make(audio: Path, env: dict, busy: bool = False) -> dict:
+def run_make(audio: Path, env: dict, busy: bool = False, extra: tuple = ()) -> dict:
     for ext in (".sm", ".ssc"):
         audio.with_suffix(ext).unlink(missing_ok=True)
     spinner = None
@@ -121,7 +125,7 @@ def run_make(audio: Path, env: dict, busy: bool = False) -> dict:
         spinner.start()
         time.sleep(0.5)
     try:
-        r = measure([sys.executable, "-m", "ddc_sm", "make", str(audio), "-d", "all", *EXTRA], env)
+        r = measure([sys.executable, "-m", "ddc_sm", "make", str(audio), "-d", "all", *EXTRA, *extra], env)
     finally:
         if spinner is not None:
             spinner.terminate()
@@ -147,11 +151,15 @@ def main() -> int:
     ap.add_argument("--skip-long", action="store_true", help="no 10-minute song")
     ap.add_argument("--skip-pack", action="store_true", help="no pack --jobs 2 run")
     ap.add_argument("--threads", type=int, help="make --threads N (default: make's default)")
+    ap.add_argument("--workers", type=int, help="make --workers N (default: make's default)")
+    ap.add_argument("--repeat", type=int, default=1, help="idle 3-minute runs (the median is the figure)")
     args = ap.parse_args()
     if args.threads:
         EXTRA.extend(["--threads", str(args.threads)])
+    if args.workers:
+        EXTRA.extend(["--workers", str(args.workers)])
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DDC_SM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DDC_SM_THREADS", "DDC_SM_WORKERS"):
         env.pop(var, None)  # make's own default thread budget, as a user gets it
     import numpy as np
 
@@ -175,19 +183,33 @@ def main() -> int:
             label = "synthesised 140 BPM drum track"
         decoded = load_audio(audio, check=False)
         print(f"machine: {os.cpu_count()} cores; audio: {label} ({decoded.duration:.1f} s); make -d all; "
-              f"{'--threads ' + str(args.threads) if args.threads else 'default threads'}")
+              f"{'--threads ' + str(args.threads) if args.threads else 'default threads'}, "
+              f"{'--workers ' + str(args.workers) if args.workers else 'default workers'}")
 
         ours, theirs = floor("package", audio, env), floor("librosa", audio, env)
         print(f"floor, package: cold {ours['cold']:.2f} s, warm {ours['warm']:.2f} s "
               "(decode + both stages' features)")
         print(f"floor, librosa: cold {theirs['cold']:.2f} s, warm {theirs['warm']:.2f} s")
 
-        idle = run_make(audio, env)
+        runs, alone = [], []
+        for _ in range(max(1, args.repeat)):  # interleaved, so that both see the same machine
+            runs.append(run_make(audio, env))
+            alone.append(run_make(audio, env, extra=("--workers", "1")))
+        idle = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
+        one = sorted(alone, key=lambda r: r["wall"])[len(alone) // 2]
         busy = run_make(audio, env, busy=True)
+        if len(runs) > 1:
+            walls = ", ".join(f"{r['wall']:.2f}" for r in runs)
+            walls_one = ", ".join(f"{r['wall']:.2f}" for r in alone)
+            print(f"make idle, {len(runs)} runs: {walls} s; with --workers 1: {walls_one} s; the medians below")
         print(f"make idle: {idle['wall']:.2f} s = {idle['wall'] / theirs['cold']:.2f}x librosa cold floor, "
               f"{idle['wall'] / theirs['warm']:.2f}x librosa warm floor, {idle['wall'] / ours['cold']:.2f}x package "
               f"cold floor; peak RSS {idle['rss_mib']:.0f} MiB")
         print(f"  stages: {idle['stages']}")
+        print(f"make --workers 1 idle: {one['wall']:.2f} s = {one['wall'] / theirs['cold']:.2f}x librosa cold floor "
+              f"(default workers: {idle['wall'] / one['wall']:.2f}x its time); charts "
+              f"{'the same bytes' if one['digest'] == idle['digest'] else 'DIFFERENT'}")
+        print(f"  stages: {one['stages']}")
         print(f"make busy (one core spinning): {busy['wall']:.2f} s = {busy['wall'] / idle['wall']:.2f}x idle; "
               f"peak RSS {busy['rss_mib']:.0f} MiB")
         print(f"  stages: {busy['stages']}")
