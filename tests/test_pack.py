@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import io
-import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from ddc_sm.commands.check import run_check
 from ddc_sm.simfiles.lint import check_paths
 from ddc_sm.audio.decode import AUDIO_EXTENSIONS
-from ddc_sm.pipeline.pack import MARKER, SongJob, plan_song, run_pack
+from ddc_sm.pipeline.pack import MARKER, plan_song, run_pack
 from ddc_sm.simfiles.folders import find_song_dirs
 from simfile_builders import broken_make_charts, clean_sm, clean_ssc, fake_make_charts, make_song, write_audio
 
