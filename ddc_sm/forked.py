@@ -47,7 +47,12 @@ class Forked:
         self._result: tuple | None = None
         self._eof = False
         read_fd, write_fd = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to be had (limits, memory): the caller does the work itself
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
         if pid == 0:  # the child
             os.close(read_fd)
             _run_child(fn, write_fd)  # never returns
@@ -60,8 +65,10 @@ class Forked:
     def _read(self, block: bool) -> None:
         if self._eof:
             return
-        if block:
-            select.select([self._fd], [], [])
+        if block:  # poll, not select: any descriptor number
+            waiting = select.poll()
+            waiting.register(self._fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+            waiting.poll()
         while True:
             try:
                 chunk = os.read(self._fd, 1 << 16)
@@ -149,7 +156,7 @@ class Later:
     child whose result is no longer wanted."""
 
     def __init__(self, fn: Callable[[], object]):
-        self._child = Forked(lambda _send: fn()) if available() else None
+        self._child = _start(lambda _send: fn())
 
     def result(self, fallback: Callable[[], object]):
         child, self._child = self._child, None
@@ -176,9 +183,10 @@ def run_parts(fn: Callable, parts: list, on_progress: Callable[[int, object], No
     report = on_progress or (lambda _g, _m: None)
     children: dict[int, Forked] = {}
     try:
-        if len(parts) > 1 and available():
-            for g in range(1, len(parts)):
-                children[g] = Forked(lambda send, g=g: fn(parts[g], send))
+        for g in range(1, len(parts)):
+            child = _start(lambda send, g=g: fn(parts[g], send))
+            if child is not None:
+                children[g] = child
 
         def first(message) -> None:
             report(0, message)
@@ -208,6 +216,17 @@ def split(items: list, n: int) -> list[list]:
         out.append(items[a:b])
         a = b
     return [part for part in out if part]
+
+
+def _start(fn) -> Forked | None:
+    """A :class:`Forked` child running ``fn``, or None where none can be started (not :func:`available`, or
+    the fork failed)."""
+    if not available():
+        return None
+    try:
+        return Forked(fn)
+    except OSError:
+        return None
 
 
 def _run_child(fn, write_fd: int) -> None:

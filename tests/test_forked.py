@@ -122,3 +122,14 @@ def test_a_tempo_map_and_its_grid_fit_come_back_from_a_child():
     assert got_timing.bpms == timing.bpms
     assert np.allclose(got_timing.time_at(np.arange(40)), timing.time_at(np.arange(40)))
     assert fit == stage()[1]
+
+
+def test_no_process_to_be_had_means_the_work_is_done_here(monkeypatch):
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    before = len(os.listdir("/proc/self/fd"))
+    assert forked.run_parts(lambda part, _progress: part * 2, [1, 2, 3], None) == [2, 4, 6]
+    assert forked.Later(lambda: "child").result(lambda: "here") == "here"
+    assert len(os.listdir("/proc/self/fd")) == before  # the pipes of the failed forks are closed
